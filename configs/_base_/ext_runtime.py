@@ -1,0 +1,9 @@
+# Runtime shared by every mmaction_ext config: MMAction2's own defaults plus the plugin.
+_base_ = 'mmaction::_base_/default_runtime.py'
+
+custom_imports = dict(imports=['mmaction_ext'], allow_failed_imports=False)
+
+# MMEngine passes device_ids=[LOCAL_RANK] to DDP even for a CPU model, which DDP refuses;
+# this wrapper drops them for CPU modules and is plain MMDistributedDataParallel on GPU.
+model_wrapper_cfg = dict(
+    type='DeviceAwareDDP', broadcast_buffers=False, find_unused_parameters=False)

@@ -1,0 +1,119 @@
+"""Load checkpoints with torch's ``weights_only`` unpickler and an exact allow-list.
+
+MMEngine 0.10.7 calls plain ``torch.load``; since torch 2.6 that means
+``weights_only=True`` without the globals MMEngine itself pickles, so ``--resume`` and
+``tools/test.py CFG work_dir/iter_N.pth`` fail with "Weights only load failed".
+Instead of turning ``weights_only`` off, :func:`safe_torch_load` allows just the globals
+that MMEngine and the original research checkpoints really contain, and registers
+itself as MMEngine's loader for local files, so every path (``load_from``, ``--resume``,
+``init_cfg=Pretrained``, MMAction2's own tools) goes through it.
+
+A checkpoint that needs anything else is refused with the global's name. Trusted files
+can be opted in explicitly: ``MMACTION_EXT_TRUSTED_CHECKPOINTS`` holds a
+``os.pathsep``-separated list of paths (or ``*`` for all) loaded with full pickle.
+"""
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import os
+import pickle
+import re
+from typing import Any
+
+import numpy as np
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+TRUST_ENV = 'MMACTION_EXT_TRUSTED_CHECKPOINTS'
+
+
+class CheckpointLoadError(RuntimeError):
+    """A checkpoint file is missing, unreadable or not a checkpoint."""
+
+
+class UnsafeCheckpointError(CheckpointLoadError):
+    """A checkpoint needs a pickle global outside the allow-list."""
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` restricted to what MMEngine's HistoryBuffer pickles.
+
+    HistoryBuffer's class-level registry of statistic functions (``mean``, ``min``, ...)
+    pickles each as ``getattr(HistoryBuffer, 'mean')``; allowing the real ``getattr``
+    would let a pickle reach any method of any allowed object.
+    """
+    # The registry fills on first instantiation, so also accept the four built-ins.
+    allowed = {'min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods}
+    if obj is HistoryBuffer and name in allowed:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'getattr({obj!r}, {name!r}) is not allowed in a checkpoint')
+
+
+def _numpy_globals() -> list:
+    core = getattr(np, '_core', None) or np.core
+    names = []
+    for prefix in ('numpy._core', 'numpy.core'):
+        names += [(core.multiarray._reconstruct, f'{prefix}.multiarray._reconstruct'),
+                  (core.multiarray.scalar, f'{prefix}.multiarray.scalar')]
+    dtypes = [type(np.dtype(t)) for t in (np.bool_, np.int8, np.int16, np.int32,
+                                          np.int64, np.uint8, np.float16, np.float32,
+                                          np.float64)]
+    return names + [np.ndarray, np.dtype] + dtypes
+
+
+SAFE_GLOBALS: list = _numpy_globals() + [
+    HistoryBuffer,
+    (_history_buffer_getattr, 'builtins.getattr'),
+    argparse.Namespace,  # research checkpoints keep their CLI args under 'args'
+]
+
+
+def _is_trusted(path: str) -> bool:
+    patterns = [p for p in os.environ.get(TRUST_ENV, '').split(os.pathsep) if p]
+    real = os.path.realpath(path)
+    return any(p == '*' or fnmatch.fnmatch(real, os.path.realpath(p)) for p in patterns)
+
+
+def safe_torch_load(path: str, map_location: Any = 'cpu') -> Any:
+    """``torch.load`` with ``weights_only=True`` and the project's allow-list.
+
+    Raises:
+        CheckpointLoadError: the file is missing or not a torch checkpoint.
+        UnsafeCheckpointError: it needs a global that is not allow-listed.
+    """
+    if not os.path.isfile(path):
+        raise CheckpointLoadError(
+            f'checkpoint not found: {path!r}. Check the path (config `load_from`, '
+            f'backbone `pretrained`, or the CHECKPOINT argument of tools/test.py).')
+    if _is_trusted(path):
+        return torch.load(path, map_location=map_location, weights_only=False)
+    try:
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = re.search(r'GLOBAL ([\w.]+)|global[s]? ([\w.]+)', str(err))
+        name = next((g for g in found.groups() if g), None) if found else None
+        if name is None:
+            raise CheckpointLoadError(
+                f'{path!r} is not a loadable checkpoint: {str(err).splitlines()[0]}') from err
+        raise UnsafeCheckpointError(
+            f'refusing to load {path!r}: it contains the pickle global `{name}`, which is '
+            f'not on mmaction_ext\'s allow-list and could run code when loaded. If you '
+            f'trust this file, allow it explicitly: {TRUST_ENV}={path}') from err
+    except Exception as err:  # noqa: BLE001 - any other failure means "not a checkpoint"
+        raise CheckpointLoadError(
+            f'{path!r} is not a readable torch checkpoint ({type(err).__name__}: '
+            f'{str(err).splitlines()[0] if str(err) else "empty"}). Is it truncated or '
+            f'another kind of file?') from err
+
+
+def _load_from_local(filename: str, map_location: Any) -> Any:
+    return safe_torch_load(os.path.expanduser(filename), map_location)
+
+
+def register_safe_local_loader() -> None:
+    """Make MMEngine load local files (the empty-prefix scheme) through us."""
+    CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local, force=True)

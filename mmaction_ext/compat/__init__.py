@@ -1,0 +1,12 @@
+"""Guarded fixes for upstream packaging breakage; each is a no-op where upstream works.
+
+Imported first by ``mmaction_ext/__init__.py`` so that the fixes are in place before
+MMAction2's model zoo or torchvision is imported (MMAction2 imports torchvision lazily).
+"""
+from .mmaction_drn import ensure_drn_importable
+from .torchvision_ops import ensure_torchvision_importable
+
+ensure_torchvision_importable()
+ensure_drn_importable()
+
+__all__ = ['ensure_drn_importable', 'ensure_torchvision_importable']

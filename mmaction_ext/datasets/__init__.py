@@ -1,0 +1,1 @@
+"""datasets registered into MMAction2's registries."""

@@ -1,0 +1,1 @@
+"""evaluation registered into MMAction2's registries."""

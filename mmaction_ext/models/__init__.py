@@ -1,0 +1,1 @@
+"""models registered into MMAction2's registries."""

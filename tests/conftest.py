@@ -1,0 +1,27 @@
+"""Shared fixtures. Importing mmaction_ext first applies the compat fixes."""
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+import mmaction_ext  # noqa: F401
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = sys.executable
+
+
+@pytest.fixture(scope='session')
+def repo_root() -> str:
+    return REPO
+
+
+@pytest.fixture(scope='session')
+def tiny_motion_data(tmp_path_factory) -> str:
+    """A 4-class synthetic motion dataset (64x64 .avi) in VideoDataset list format."""
+    from mmaction_ext.synthetic import make_classification_dataset
+    root = str(tmp_path_factory.mktemp('motion'))
+    make_classification_dataset(root, num_classes=4, videos_per_class={'train': 4, 'val': 2},
+                                num_frames=16, size=(64, 64))
+    return root

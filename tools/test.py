@@ -1,0 +1,78 @@
+"""Test a checkpoint: MMAction2's ``tools/test.py`` interface.
+
+    python tools/test.py CONFIG CHECKPOINT [--dump results.pkl] [--show-dir DIR] ...
+
+CHECKPOINT may be one the project trained or an original VideoMAEv2/AMD/ADH-ViT file;
+both load through mmaction_ext's safe loader.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+import mmaction_ext  # noqa: E402,F401
+from mmaction_ext.utils.dist import init_cpu_distributed  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and eval) a video recognizer')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='directory for the evaluation metrics')
+    parser.add_argument('--dump', type=str, help='dump predictions to this .pkl file')
+    parser.add_argument('--show-dir', help='save visualised predictions here')
+    parser.add_argument('--show', action='store_true', help='show predictions in a window')
+    parser.add_argument('--interval', type=int, default=1, help='visualise every N samples')
+    parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown frame')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command line to the config, as MMAction2's tool does."""
+    if args.show or args.show_dir is not None:
+        cfg.default_hooks.setdefault('visualization', dict(type='VisualizationHook'))
+        cfg.default_hooks.visualization.update(
+            enable=True, show=args.show, wait_time=args.wait_time, out_dir=args.show_dir,
+            interval=args.interval)
+    if args.dump is not None:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise SystemExit(f'--dump must name a .pkl file, got {args.dump!r}')
+        evaluators = cfg.test_evaluator
+        evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
+        cfg.test_evaluator = evaluators + [dict(type='DumpResults', out_file_path=args.dump)]
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    return cfg
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = merge_args(Config.fromfile(args.config), args)
+    init_cpu_distributed(cfg.launcher)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
