@@ -3,13 +3,9 @@
 Importing the package registers every component into MMAction2's registries; configs
 enable it with ``custom_imports = dict(imports=['mmaction_ext'])``.
 """
-from . import (  # noqa: F401,E402
-    checkpoint,
-    compat,  # noqa: F401  (first: fixes must precede mmaction.models/torchvision)
-    datasets,
-    engine,
-    evaluation,
-    models,
-)
+# isort: off
+from . import compat  # noqa: F401  first: its fixes must precede mmaction.models/torchvision
+from . import checkpoint, datasets, engine, evaluation, models  # noqa: F401
+# isort: on
 
 __version__ = '0.1.0'
