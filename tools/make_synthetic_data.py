@@ -19,7 +19,7 @@ def main() -> None:
     cls = sub.add_parser('classification', help='single-label clips, VideoDataset lists')
     cls.add_argument('root')
     cls.add_argument('--classes', type=int, default=4)
-    cls.add_argument('--train-per-class', type=int, default=16)
+    cls.add_argument('--train-per-class', type=int, default=40)
     cls.add_argument('--val-per-class', type=int, default=6)
     cls.add_argument('--frames', type=int, default=16)
     cls.add_argument('--size', type=int, default=64, help='square frame side in pixels')

@@ -31,20 +31,28 @@ def _draw_region(frames: np.ndarray, region: Region, label: int, num_classes: in
                  rng: np.random.Generator) -> None:
     x0, y0, x1, y1 = region
     w, h = x1 - x0, y1 - y0
-    side = max(4, int(0.3 * min(w, h)))
+    side = max(4, int(0.25 * min(w, h)))
     dx, dy = motion_for_label(label, num_classes)
     colour = rng.integers(120, 256, size=3)
     texture = rng.integers(0, 60, size=(side, side, 1))
     patch = np.clip(colour[None, None, :] - texture, 0, 255).astype(np.uint8)
-    # Start so that the whole trajectory stays inside the region (bounce otherwise).
-    px, py = rng.uniform(0, w - side), rng.uniform(0, h - side)
+    # Start where the whole trajectory fits, so the square never bounces: a bounce
+    # reverses the motion and would make the clip look like another class.
+    px = _start(rng, w - side, dx * w * (frames.shape[0] - 1))
+    py = _start(rng, h - side, dy * h * (frames.shape[0] - 1))
     for t in range(frames.shape[0]):
-        x = px + dx * w * t
-        y = py + dy * h * t
-        x = _reflect(x, w - side)
-        y = _reflect(y, h - side)
+        x = _reflect(px + dx * w * t, w - side)
+        y = _reflect(py + dy * h * t, h - side)
         xi, yi = x0 + int(round(x)), y0 + int(round(y))
         frames[t, yi:yi + side, xi:xi + side] = patch
+
+
+def _start(rng: np.random.Generator, room: float, travel: float) -> float:
+    """A start coordinate in [0, room] from which ``travel`` pixels stay inside."""
+    slack = room - abs(travel)
+    if slack <= 0:  # too fast to fit: start centred, the walls reflect it
+        return max(0.0, room / 2 - travel / 2)
+    return rng.uniform(0, slack) + max(0.0, -travel)
 
 
 def _reflect(v: float, limit: float) -> float:
