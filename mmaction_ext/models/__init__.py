@@ -1,1 +1,2 @@
 """models registered into MMAction2's registries."""
+from . import backbones, recognizers  # noqa: F401

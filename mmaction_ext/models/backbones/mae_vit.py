@@ -1,0 +1,175 @@
+"""The VideoMAEv2 / AMD ViT as a stock MMAction2 ``VisionTransformer`` with fused attention.
+
+Same parameter names and numerics as ``mmaction.models.backbones.VisionTransformer``
+(so stock checkpoints, ``TimeSformerHead`` and ``LearningRateDecayOptimizerConstructor``
+work unchanged), plus what the original codebases offer: named sizes S/B/L/H/g, layer
+scale, cosine attention, per-block activation checkpointing, a position table for any
+clip length / crop size, and loading of their checkpoints by path (``pretrained``).
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Tuple, Union
+
+import torch
+from mmaction.models.backbones.vit_mae import VisionTransformer
+from mmaction.registry import MODELS
+from mmengine.model import ModuleList
+from torch import Tensor
+from torch.utils.checkpoint import checkpoint
+
+from mmaction_ext.checkpoint.pos_embed import (
+    interpolate_pos_embed,
+    is_sinusoid_table,
+    sinusoid_table,
+)
+
+from .mae_blocks import MAEBlock
+
+ARCH_SETTINGS: Dict[str, dict] = {
+    's': dict(embed_dims=384, depth=12, num_heads=6, patch_size=16, mlp_ratio=4.),
+    'b': dict(embed_dims=768, depth=12, num_heads=12, patch_size=16, mlp_ratio=4.),
+    'l': dict(embed_dims=1024, depth=24, num_heads=16, patch_size=16, mlp_ratio=4.),
+    'h': dict(embed_dims=1280, depth=32, num_heads=16, patch_size=16, mlp_ratio=4.),
+    'g': dict(embed_dims=1408, depth=40, num_heads=16, patch_size=14, mlp_ratio=48 / 11),
+}
+_ALIASES = {'small': 's', 'base': 'b', 'large': 'l', 'huge': 'h', 'giant': 'g'}
+
+DEFAULT_INIT_CFG = [
+    dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.),
+    dict(type='Constant', layer='LayerNorm', val=1., bias=0.),
+]
+
+
+def resolve_arch(arch: Union[str, dict]) -> dict:
+    """``'s'``/``'small'`` ... or a dict with embed_dims, depth, num_heads (+ optional
+    patch_size, mlp_ratio) -> full settings."""
+    if isinstance(arch, str):
+        key = _ALIASES.get(arch.lower(), arch.lower())
+        if key not in ARCH_SETTINGS:
+            raise ValueError(f'unknown ViT arch {arch!r}; use one of '
+                             f'{sorted(ARCH_SETTINGS)} or a dict(embed_dims=, depth=, '
+                             f'num_heads=)')
+        return dict(ARCH_SETTINGS[key])
+    missing = {'embed_dims', 'depth', 'num_heads'} - set(arch)
+    if missing:
+        raise ValueError(f'arch dict {dict(arch)} lacks {sorted(missing)}')
+    return dict(dict(patch_size=16, mlp_ratio=4.), **arch)
+
+
+@MODELS.register_module()
+class MAEVisionTransformer(VisionTransformer):
+    """ViT of VideoMAE / VideoMAEv2 / AMD, stock-compatible, with fused attention.
+
+    Args:
+        arch (str | dict): 's', 'b', 'l', 'h', 'g' (patch 14, mlp ratio 48/11) or a dict
+            ``dict(embed_dims=, depth=, num_heads=[, patch_size=16, mlp_ratio=4.])``.
+        img_size (int): crop size the position table is built for. Defaults to 224.
+        num_frames (int): clip length the position table is built for. Defaults to 16.
+        tubelet_size (int): frames per token. Defaults to 2.
+        drop_path_rate (float): stochastic depth, linear over blocks. Defaults to 0.
+        with_cp (bool): activation checkpointing per block while training: recompute
+            each block in backward instead of keeping its activations. Defaults to False.
+        pretrained (str, optional): an original (VideoMAEv2 / AMD / ADH-ViT) or MMEngine
+            checkpoint; loaded by ``init_weights`` with the converter, heads ignored.
+        init_values (float): layer scale (``gamma_1``/``gamma_2``) initial value; 0 = off.
+        cos_attn (bool): cosine attention with learned ``attn.scale``. Defaults to False.
+        use_learnable_pos_emb (bool): learned instead of fixed sinusoid table.
+        Remaining arguments as in ``mmaction.models.backbones.VisionTransformer``.
+
+    Input (N, C, T, H, W); output (N, embed_dims): tokens mean-pooled, then ``fc_norm``.
+    """
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'b',
+                 img_size: int = 224,
+                 num_frames: int = 16,
+                 tubelet_size: int = 2,
+                 drop_path_rate: float = 0.,
+                 with_cp: bool = False,
+                 pretrained: str | None = None,
+                 init_values: float = 0.,
+                 cos_attn: bool = False,
+                 use_learnable_pos_emb: bool = False,
+                 use_mean_pooling: bool = True,
+                 qkv_bias: bool = True,
+                 qk_scale: float | None = None,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 in_channels: int = 3,
+                 norm_cfg: dict | None = None,
+                 return_feat_map: bool = False,
+                 init_cfg: Union[dict, List[dict]] | None = DEFAULT_INIT_CFG,
+                 **kwargs) -> None:
+        if norm_cfg is None:
+            norm_cfg = dict(type='LN', eps=1e-6)
+        settings = resolve_arch(arch)
+        # depth=0: the stock constructor builds patch embedding, position table and norms;
+        # the blocks (with fused attention) are built once, below.
+        super().__init__(
+            img_size=img_size, patch_size=settings['patch_size'], in_channels=in_channels,
+            embed_dims=settings['embed_dims'], depth=0, num_heads=settings['num_heads'],
+            mlp_ratio=settings['mlp_ratio'], qkv_bias=qkv_bias, qk_scale=qk_scale,
+            drop_rate=drop_rate, attn_drop_rate=attn_drop_rate, norm_cfg=norm_cfg,
+            use_learnable_pos_emb=use_learnable_pos_emb, num_frames=num_frames,
+            tubelet_size=tubelet_size, use_mean_pooling=use_mean_pooling,
+            return_feat_map=return_feat_map, init_cfg=init_cfg, **kwargs)
+        self.arch_settings = settings
+        self.depth = settings['depth']
+        self.num_heads = settings['num_heads']
+        self.tubelet_size = tubelet_size
+        self.with_cp = with_cp
+        self.pretrained = pretrained
+        self.use_learnable_pos_emb = use_learnable_pos_emb
+        self.pos_grid: Tuple[int, int, int] = (num_frames // tubelet_size, *self.grid_size)
+        dpr = torch.linspace(0, drop_path_rate, self.depth, device='cpu').tolist()
+        self.blocks = ModuleList([
+            MAEBlock(embed_dims=self.embed_dims, num_heads=self.num_heads,
+                     mlp_ratio=settings['mlp_ratio'], qkv_bias=qkv_bias, qk_scale=qk_scale,
+                     drop_rate=drop_rate, attn_drop_rate=attn_drop_rate,
+                     drop_path_rate=dpr[i], norm_cfg=norm_cfg, init_values=float(init_values),
+                     cos_attn=cos_attn)
+            for i in range(self.depth)])
+        from mmaction_ext.checkpoint.original import install_original_checkpoint_hook
+        install_original_checkpoint_hook(self)
+
+    def init_weights(self) -> None:
+        """Stock initialisation, then the ``pretrained`` checkpoint if one is given."""
+        first = not self.is_init
+        super().init_weights()
+        if first and self.pretrained:
+            from mmaction_ext.checkpoint.original import load_original_checkpoint
+            load_original_checkpoint(self, self.pretrained)
+
+    def pos_embed_for(self, grid: Tuple[int, int, int]) -> Tensor:
+        """Position table for a (T', H', W') token grid.
+
+        The configured grid uses the ``pos_embed`` tensor itself; another grid gets the
+        fixed sinusoid rebuilt for it (as the originals would build the model), or a
+        learned table resampled (bicubic in space, linear in time).
+        """
+        if tuple(grid) == self.pos_grid:
+            return self.pos_embed
+        n = math.prod(grid)
+        if not self.use_learnable_pos_emb and is_sinusoid_table(self.pos_embed):
+            return sinusoid_table(n, self.embed_dims).to(self.pos_embed)
+        return interpolate_pos_embed(self.pos_embed, self.pos_grid, grid)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(N, C, T, H, W) -> (N, embed_dims), or (N, C, T', H', W') if return_feat_map."""
+        b, _, t, h, w = x.shape
+        grid = (t // self.tubelet_size, h // self.patch_size, w // self.patch_size)
+        x = self.patch_embed(x)[0]
+        x = self.pos_drop(x + self.pos_embed_for(grid))
+        use_cp = self.with_cp and self.training and torch.is_grad_enabled()
+        for blk in self.blocks:
+            x = checkpoint(blk, x, use_reentrant=False) if use_cp else blk(x)
+        x = self.norm(x)
+        if self.return_feat_map:
+            return x.reshape(b, *grid, self.embed_dims).permute(0, 4, 1, 2, 3)
+        if self.fc_norm is not None:
+            return self.fc_norm(x.mean(1))
+        return x[:, 0]
+
+
+__all__ = ['MAEVisionTransformer', 'ARCH_SETTINGS', 'resolve_arch']
