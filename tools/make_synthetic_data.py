@@ -1,6 +1,7 @@
 """Write a small synthetic video dataset whose labels decide the motion.
 
     python tools/make_synthetic_data.py classification data/synthetic_demo [--classes 4]
+    python tools/make_synthetic_data.py havid data/synthetic_havid [--layout authors]
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmaction_ext.synthetic import make_classification_dataset  # noqa: E402
+from mmaction_ext.synthetic.havid import make_havid_dataset  # noqa: E402
 
 
 def main() -> None:
@@ -25,7 +27,30 @@ def main() -> None:
     cls.add_argument('--size', type=int, default=64, help='square frame side in pixels')
     cls.add_argument('--ext', default='.avi', choices=['.avi', '.mp4'])
     cls.add_argument('--seed', type=int, default=0)
+    hv = sub.add_parser('havid', help='dual-hand clips in HA-ViD layouts (lh_v0/, rh_v0/)')
+    hv.add_argument('root')
+    hv.add_argument('--layout', default='dual_hand', choices=['dual_hand', 'authors'])
+    hv.add_argument('--lh-classes', type=int, default=3)
+    hv.add_argument('--rh-classes', type=int, default=4)
+    hv.add_argument('--train-per-class', type=int, nargs=2, default=[18, 12],
+                    metavar=('LH', 'RH'), help='training clips per class of each hand')
+    hv.add_argument('--val-per-class', type=int, nargs=2, default=[6, 5], metavar=('LH', 'RH'))
+    hv.add_argument('--frames', type=int, default=8)
+    hv.add_argument('--size', type=int, nargs=2, default=[64, 128], metavar=('H', 'W'),
+                    help='frame height and width (each hand gets one half of the width)')
+    hv.add_argument('--ext', default='.mp4', choices=['.avi', '.mp4'])
+    hv.add_argument('--view', type=int, default=0)
+    hv.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
+    if args.kind == 'havid':
+        per_class = {'train': dict(zip(('lh', 'rh'), args.train_per_class)),
+                     'val': dict(zip(('lh', 'rh'), args.val_per_class))}
+        lists = make_havid_dataset(
+            args.root, args.layout, {'lh': args.lh_classes, 'rh': args.rh_classes}, per_class,
+            args.frames, tuple(args.size), args.ext, args.view, seed=args.seed)
+        for hand, splits in lists.items():
+            for split, path in splits.items():
+                print(f'{hand} {split}: {path}')
     if args.kind == 'classification':
         lists = make_classification_dataset(
             args.root, args.classes, {'train': args.train_per_class, 'val': args.val_per_class},

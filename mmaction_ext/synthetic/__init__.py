@@ -5,7 +5,9 @@ its real loading code on files it writes itself. A clip's label decides its moti
 short CPU training run shows that learning happens end to end.
 """
 from .classification import make_classification_dataset
+from .havid import make_havid_dataset
 from .motion import motion_for_label, render_clip
 from .video_io import write_video
 
-__all__ = ['motion_for_label', 'render_clip', 'write_video', 'make_classification_dataset']
+__all__ = ['motion_for_label', 'render_clip', 'write_video', 'make_classification_dataset',
+           'make_havid_dataset']

@@ -1,0 +1,180 @@
+"""HA-ViD hand clip lists as one dataset whose samples know their hand."""
+from __future__ import annotations
+
+import glob
+import os.path as osp
+from typing import Callable, Sequence, Union
+
+from mmaction.datasets import BaseActionDataset
+from mmaction.registry import DATASETS
+
+HANDS = ('lh', 'rh')
+
+
+class HAViDListError(ValueError):
+    """A clip list or label map is malformed (the message names file and line)."""
+
+
+def _hand_folders(data_root: str, layout: str, hand: str, split: str, view: int,
+                  level: str) -> tuple[str, str]:
+    """Return ``(list_file, video_dir)`` of one hand and split in ``layout``."""
+    if layout == 'dual_hand':
+        hand_root = osp.join(data_root, f'{hand}_v{view}')
+        return osp.join(hand_root, f'{split}_list_video.txt'), osp.join(hand_root, 'videos')
+    if layout == 'authors':
+        hand_root = osp.join(data_root, f'view{view}_{hand}_{level}')
+        found = sorted(glob.glob(osp.join(hand_root, f'*_{split}_list_videos.txt')))
+        if len(found) != 1:
+            raise HAViDListError(
+                f'{hand_root}: expected exactly one *_{split}_list_videos.txt, found '
+                f'{[osp.basename(f) for f in found] or "none"}')
+        return found[0], osp.join(hand_root, f'videos_{split}')
+    raise ValueError(f"layout must be 'dual_hand' or 'authors', got {layout!r}")
+
+
+def read_label_map(path: str) -> list[str]:
+    """Class names, one per line (an optional leading ``<index> `` must count from 0)."""
+    names = []
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            text = line.strip()
+            if not text:
+                continue
+            head, _, rest = text.partition(' ')
+            if head.isdigit() and rest:
+                if int(head) != len(names):
+                    raise HAViDListError(f'{path}:{lineno}: index {head}, expected {len(names)}')
+                text = rest.strip()
+            names.append(text)
+    return names
+
+
+def read_clip_list(path: str, video_dir: str, num_classes: int | None = None,
+                   check_files: bool = True) -> list[tuple[str, int]]:
+    """Parse ``<relative/path> <label>`` lines into ``[(absolute_path, label), ...]``."""
+    if not osp.isfile(path):
+        raise HAViDListError(f'clip list not found: {path}')
+    clips = []
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != 2 or not fields[1].lstrip('-').isdigit():
+                raise HAViDListError(
+                    f'{path}:{lineno}: expected "<relative/path> <label>", got {line.strip()!r}')
+            label = int(fields[1])
+            if label < 0 or (num_classes is not None and label >= num_classes):
+                raise HAViDListError(
+                    f'{path}:{lineno}: label {label} outside [0, {num_classes})')
+            filename = osp.join(video_dir, fields[0])
+            if check_files and not osp.isfile(filename):
+                raise HAViDListError(f'{path}:{lineno}: video not found: {filename}')
+            clips.append((filename, label))
+    if not clips:
+        raise HAViDListError(f'{path}: no clips')
+    return clips
+
+
+@DATASETS.register_module()
+class HAViDDataset(BaseActionDataset):
+    """Both hands' clip lists of one HA-ViD split, each sample tagged with its hand.
+
+    The left- and right-hand lists are different clips with different counts; they are
+    concatenated (left first), never paired. Every sample carries ``hand`` (``'lh'`` or
+    ``'rh'``), which is also put into the packed data sample's metainfo (with
+    ``sample_idx``), so the recognizer routes it to its hand's head and the metric splits
+    results by hand without any pipeline change.
+
+    Args:
+        data_root: folder holding the hand folders.
+        split: ``'train'`` or ``'val'`` (HA-ViD's val list doubles as test).
+        pipeline: MMAction2 transforms (start with ``DecordInit`` etc.).
+        layout: ``'dual_hand'`` (``lh_v0/``, ``rh_v0/`` with ``{split}_list_video.txt`` and
+            ``videos/``) or ``'authors'`` (``view{0,1,2}_{lh,rh}_{aa,pt}/`` with
+            ``*_{split}_list_videos.txt`` and ``videos_{split}/``).
+        hands: which hands to load.
+        view: camera view (0 side, 1 front, 2 top).
+        level: authors' layout only: ``'pt'`` primitive task or ``'aa'`` atomic action.
+        num_classes: classes per hand, e.g. ``dict(lh=75, rh=75)``; labels are checked.
+        label_map: per hand, a file with one class name per line (gives ``classes``).
+        ann_files / video_dirs: per hand, explicit list files / video folders that
+            override the layout.
+        check_files: check that every listed video exists (errors name file and line).
+    """
+
+    def __init__(self, data_root: str, split: str, pipeline: list[Union[dict, Callable]],
+                 layout: str = 'dual_hand', hands: Sequence[str] = HANDS, view: int = 0,
+                 level: str = 'pt', num_classes: dict[str, int] | None = None,
+                 label_map: dict[str, str] | None = None,
+                 ann_files: dict[str, str] | None = None,
+                 video_dirs: dict[str, str] | None = None,
+                 check_files: bool = True, test_mode: bool = False, **kwargs) -> None:
+        unknown = set(hands) - set(HANDS)
+        if unknown or not hands:
+            raise ValueError(f'hands must be a non-empty subset of {HANDS}, got {hands}')
+        self.split, self.layout, self.hands = split, layout, tuple(hands)
+        self.view, self.level, self.check_files = view, level, check_files
+        self.hand_num_classes = dict(num_classes or {})
+        self.label_maps = dict(label_map or {})
+        self.ann_files, self.video_dirs = dict(ann_files or {}), dict(video_dirs or {})
+        self._hand_root = data_root
+        self._refetch_hand: str | None = None
+        super().__init__(ann_file='', pipeline=pipeline, data_prefix=dict(video=''),
+                         test_mode=test_mode, data_root=data_root, **kwargs)
+
+    def _sources(self, hand: str) -> tuple[str, str]:
+        list_file, video_dir = (None, None)
+        if hand not in self.ann_files or hand not in self.video_dirs:
+            list_file, video_dir = _hand_folders(self._hand_root, self.layout, hand,
+                                                 self.split, self.view, self.level)
+        return self.ann_files.get(hand, list_file), self.video_dirs.get(hand, video_dir)
+
+    def load_data_list(self) -> list[dict]:
+        """Read each hand's list; record per-hand classes and counts in ``metainfo``."""
+        data_list, classes, counts = [], {}, {}
+        for hand in self.hands:
+            num_classes = self.hand_num_classes.get(hand)
+            if hand in self.label_maps:
+                classes[hand] = read_label_map(self.label_maps[hand])
+                if num_classes is not None and num_classes != len(classes[hand]):
+                    raise HAViDListError(
+                        f'{self.label_maps[hand]}: {len(classes[hand])} names but '
+                        f'num_classes[{hand!r}] = {num_classes}')
+                num_classes = len(classes[hand])
+            list_file, video_dir = self._sources(hand)
+            clips = read_clip_list(list_file, video_dir, num_classes, self.check_files)
+            counts[hand] = len(clips)
+            data_list += [dict(filename=f, label=label, hand=hand) for f, label in clips]
+        self._metainfo.update(hands=self.hands, hand_counts=counts)
+        if classes:
+            self._metainfo['classes'] = classes
+        if self.hand_num_classes:
+            self._metainfo['num_classes'] = dict(self.hand_num_classes)
+        return data_list
+
+    def hand_indices(self) -> dict[str, list[int]]:
+        """Dataset indices of each hand's samples (for hand-homogeneous batching)."""
+        indices: dict[str, list[int]] = {hand: [] for hand in self.hands}
+        for idx in range(len(self)):
+            indices[self.get_data_info(idx)['hand']].append(idx)
+        return indices
+
+    def prepare_data(self, idx: int):
+        """Run the pipeline, then tag the packed sample with ``hand`` and ``sample_idx``."""
+        info = self.get_data_info(idx)
+        self._refetch_hand = info['hand']
+        results = self.pipeline(info)
+        if results is not None and 'data_samples' in results:
+            results['data_samples'].set_metainfo(
+                dict(hand=info['hand'], sample_idx=info['sample_idx']))
+        return results
+
+    def _rand_another(self) -> int:
+        """A replacement for a failed training sample, drawn from the same hand."""
+        import numpy as np
+        hand = self._refetch_hand
+        while True:
+            idx = int(np.random.randint(0, len(self)))
+            if hand is None or self.get_data_info(idx)['hand'] == hand:
+                return idx
