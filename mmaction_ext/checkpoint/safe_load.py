@@ -98,7 +98,7 @@ def safe_torch_load(path: str, map_location: Any = 'cpu') -> Any:
         name = next((g for g in found.groups() if g), None) if found else None
         if name is None:
             raise CheckpointLoadError(
-                f'{path!r} is not a loadable checkpoint: {str(err).splitlines()[0]}') from err
+                f'{path!r} is not a loadable checkpoint: {_unpickler_reason(err)}') from err
         raise UnsafeCheckpointError(
             f'refusing to load {path!r}: it contains the pickle global `{name}`, which is '
             f'not on mmaction_ext\'s allow-list and could run code when loaded. If you '
@@ -108,6 +108,16 @@ def safe_torch_load(path: str, map_location: Any = 'cpu') -> Any:
             f'{path!r} is not a readable torch checkpoint ({type(err).__name__}: '
             f'{str(err).splitlines()[0] if str(err) else "empty"}). Is it truncated or '
             f'another kind of file?') from err
+
+
+def _unpickler_reason(err: Exception) -> str:
+    """The one informative line of torch's long weights-only error."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        if 'WeightsUnpickler error' in line:
+            rest = line.split('WeightsUnpickler error:', 1)[1].strip()
+            return rest or (lines[i + 1] if i + 1 < len(lines) else line)
+    return lines[0] if lines else type(err).__name__
 
 
 def _load_from_local(filename: str, map_location: Any) -> Any:

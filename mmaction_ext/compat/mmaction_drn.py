@@ -35,8 +35,6 @@ def drn_is_missing() -> bool:
     Looks at the files only: ``find_spec`` of a submodule would import
     ``mmaction.models``, which is exactly what fails.
     """
-    if _PKG in sys.modules:
-        return False
     spec = importlib.util.find_spec('mmaction')
     if spec is None or not spec.submodule_search_locations:
         return False
@@ -46,7 +44,7 @@ def drn_is_missing() -> bool:
 
 def ensure_drn_importable() -> bool:
     """Install the placeholder when needed; True when it was installed."""
-    if not drn_is_missing():
+    if _PKG in sys.modules or not drn_is_missing():
         return False
     package = types.ModuleType(_PKG)
     package.__path__ = []  # a package, so ``drn.drn`` resolves below
