@@ -128,7 +128,8 @@ def test_setuptools_keeps_pkg_resources_for_mmaction_scope_configs(tmp_path):
         print(Config.fromfile({str(cfg_file)!r}).model.type)
     '''
     # What setuptools >= 82 does to mmengine: no pkg_resources.
-    without = run_python("import sys; sys.modules['pkg_resources'] = None\n" + textwrap.dedent(load))
+    hide = "import sys; sys.modules['pkg_resources'] = None\n"
+    without = run_python(hide + textwrap.dedent(load))
     assert without.returncode != 0 and 'pkg_resources' in without.stderr
     with_it = run_python(load)
     assert with_it.returncode == 0, with_it.stderr
@@ -150,5 +151,6 @@ def test_opencv_is_the_plain_build_only():
 
 def test_importlib_metadata_present_for_mmaction():
     import importlib.util
+
     import mmaction.utils  # noqa: F401 - imports importlib_metadata without declaring it
     assert importlib.util.find_spec('importlib_metadata') is not None
