@@ -1,0 +1,179 @@
+"""Error analysis of a test run, measured from ``tools/test.py --dump`` predictions.
+
+Accuracy per class and per any metadata key (person, scenario, hand, ...), the
+confusion matrix (MMAction2's ``ConfusionMatrix``) and the misclassified samples with
+their top-k predictions. Pure functions over a ``pandas.DataFrame`` so other datasets
+(e.g. the dual-hand one, grouping by ``hand``) reuse them.
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+PREDICTION_KEYS = ('pred_score', 'pred_label', 'gt_label')
+
+
+def _array(value: Any) -> np.ndarray:
+    if hasattr(value, 'detach'):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def _scalar(value: Any) -> Any:
+    """Plain Python value for a table cell (tensors/arrays of one element unwrapped)."""
+    if hasattr(value, 'detach') or isinstance(value, np.ndarray):
+        array = _array(value)
+        return array.item() if array.size == 1 else tuple(array.tolist())
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def predictions_frame(results: Sequence[dict], infos: Sequence[dict] | None = None,
+                      topk: int = 3) -> pd.DataFrame:
+    """One row per sample: ``gt``, ``pred``, ``correct``, ``score``, ``top{k}``, metadata.
+
+    Args:
+        results: the dumped list (one dict per sample, test order), each with
+            ``pred_score`` (C,) and ``gt_label``, plus whatever metadata the pipeline's
+            ``PackActionInputs(meta_keys=...)`` kept.
+        infos: the test dataset's ``get_data_info(i)`` dicts, in the same order, to add
+            metadata the dump lacks (e.g. ``filename``, ``person``).
+    """
+    if infos is not None and len(infos) != len(results):
+        raise ValueError(f'the dump has {len(results)} samples but the dataset has '
+                         f'{len(infos)}: pass the config the predictions were made with')
+    rows = []
+    for index, result in enumerate(results):
+        if 'pred_score' not in result or 'gt_label' not in result:
+            raise ValueError(f'sample {index} of the dump has no pred_score/gt_label; '
+                             'dump a single-label recognition test (tools/test.py --dump)')
+        scores = _array(result['pred_score']).astype(float).reshape(-1)
+        order = np.argsort(-scores, kind='stable')[:topk]
+        gt = int(_array(result['gt_label']).reshape(-1)[0])
+        row = {'index': index, 'gt': gt, 'pred': int(order[0]), 'correct': gt == order[0],
+               'score': float(scores[order[0]]), f'top{topk}': tuple(int(i) for i in order),
+               f'top{topk}_scores': tuple(round(float(scores[i]), 4) for i in order),
+               'num_classes': scores.size}
+        meta = dict(infos[index]) if infos is not None else {}
+        meta.update({k: v for k, v in result.items() if k not in PREDICTION_KEYS})
+        for key, value in meta.items():
+            if key not in row and not isinstance(value, dict):
+                row[key] = _scalar(value)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def accuracy_by(frame: pd.DataFrame, key: str, names: Sequence[str] | None = None
+                ) -> pd.DataFrame:
+    """Samples, correct and top-1 accuracy per value of ``key`` (``names`` label ints)."""
+    if key not in frame.columns:
+        raise KeyError(f'no {key!r} in the predictions; available: {sorted(frame.columns)}')
+    table = frame.groupby(key, sort=True)['correct'].agg(samples='size', correct='sum')
+    table['top1'] = table['correct'] / table['samples']
+    table = table.reset_index()
+    if names is not None:
+        table.insert(1, 'name', [names[int(v)] for v in table[key]])
+    return table
+
+
+def confusion_matrix(frame: pd.DataFrame, num_classes: int) -> np.ndarray:
+    """Rows: true class; columns: predicted class (MMAction2's ``ConfusionMatrix``)."""
+    from mmaction.evaluation import ConfusionMatrix
+    matrix = ConfusionMatrix.calculate(frame['pred'].to_numpy(), frame['gt'].to_numpy(),
+                                       num_classes=num_classes)
+    return _array(matrix)
+
+
+def plot_confusion(matrix: np.ndarray, names: Sequence[str], path: str) -> str:
+    """Save the confusion matrix (counts in the cells) as a PNG."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import torch
+    from mmaction.evaluation import ConfusionMatrix
+    fig = ConfusionMatrix.plot(torch.as_tensor(matrix), include_values=True,
+                               classes=list(names), show=False)
+    fig.savefig(path, dpi=100, bbox_inches='tight')
+    plt.close(fig)
+    return path
+
+
+def misclassified(frame: pd.DataFrame, names: Sequence[str], topk: int = 3) -> pd.DataFrame:
+    """The wrong predictions, most confident first, with their top-k class names."""
+    wrong = frame[~frame['correct']].sort_values('score', ascending=False)
+    top, top_scores = wrong[f'top{topk}'], wrong[f'top{topk}_scores']
+    out = wrong.drop(columns=[f'top{topk}', f'top{topk}_scores', 'correct', 'num_classes'])
+    out.insert(1, 'true', [names[i] for i in wrong['gt']])
+    out.insert(2, 'predicted', [names[i] for i in wrong['pred']])
+    out[f'top{topk}'] = [', '.join(f'{names[c]} {s:.2f}' for c, s in zip(cs, ss))
+                         for cs, ss in zip(top, top_scores)]
+    return out.reset_index(drop=True)
+
+
+def to_markdown(table: pd.DataFrame, float_format: str = '{:.4f}') -> str:
+    """A GitHub-style markdown table (no extra dependency)."""
+    def cell(value: Any) -> str:
+        return float_format.format(value) if isinstance(value, float) else str(value)
+    lines = ['| ' + ' | '.join(str(c) for c in table.columns) + ' |',
+             '|' + '---|' * len(table.columns)]
+    lines += ['| ' + ' | '.join(cell(v) for v in row) + ' |'
+              for row in table.itertuples(index=False)]
+    return '\n'.join(lines)
+
+
+def analyze(results: Sequence[dict], out_dir: str, names: Sequence[str] | None = None,
+            group_by: Sequence[str] | None = None, infos: Sequence[dict] | None = None,
+            topk: int = 3) -> dict:
+    """Write per-class / per-key tables (CSV + ``summary.md``), the confusion matrix
+    (CSV + PNG) and ``misclassified.csv``; returns the summary numbers and paths.
+
+    ``group_by`` defaults to whichever of ``person``, ``scenario``, ``hand`` the
+    predictions carry.
+    """
+    frame = predictions_frame(results, infos, topk)
+    num_classes = int(frame['num_classes'].max())
+    names = list(names) if names is not None else [str(i) for i in range(num_classes)]
+    if len(names) != num_classes:
+        raise ValueError(f'{len(names)} class names for {num_classes}-class predictions')
+    if group_by is None:
+        group_by = [k for k in ('person', 'scenario', 'hand') if k in frame.columns]
+    os.makedirs(out_dir, exist_ok=True)
+    paths: dict[str, str] = {}
+    sections = [f'# Error analysis\n\nsamples: {len(frame)}, top-1: '
+                f'{frame["correct"].mean():.4f}\n']
+
+    per_class = accuracy_by(frame, 'gt', names).rename(columns={'gt': 'label'})
+    paths['per_class'] = osp.join(out_dir, 'per_class.csv')
+    per_class.to_csv(paths['per_class'], index=False)
+    sections.append('## Per class\n\n' + to_markdown(per_class))
+    mean_class = float(per_class['top1'].mean())
+    for key in group_by:
+        table = accuracy_by(frame, key)
+        paths[f'per_{key}'] = osp.join(out_dir, f'per_{key}.csv')
+        table.to_csv(paths[f'per_{key}'], index=False)
+        sections.append(f'## Per {key}\n\n' + to_markdown(table))
+
+    matrix = confusion_matrix(frame, num_classes)
+    paths['confusion_csv'] = osp.join(out_dir, 'confusion_matrix.csv')
+    pd.DataFrame(matrix, index=names, columns=names).to_csv(paths['confusion_csv'])
+    paths['confusion_png'] = plot_confusion(matrix, names,
+                                            osp.join(out_dir, 'confusion_matrix.png'))
+    sections.append('## Confusion matrix (rows: true, columns: predicted)\n\n' + to_markdown(
+        pd.DataFrame(matrix, columns=names).assign(true=names)[['true', *names]]))
+
+    wrong = misclassified(frame, names, topk)
+    paths['misclassified'] = osp.join(out_dir, 'misclassified.csv')
+    wrong.to_csv(paths['misclassified'], index=False)
+    shown = [c for c in ('index', 'true', 'predicted', 'score', 'filename', 'frame_range',
+                         f'top{topk}') if c in wrong.columns]
+    sections.append(f'## Misclassified ({len(wrong)})\n\n' + to_markdown(wrong[shown]))
+    paths['summary'] = osp.join(out_dir, 'summary.md')
+    with open(paths['summary'], 'w') as f:
+        f.write('\n\n'.join(sections) + '\n')
+    return dict(samples=len(frame), top1=float(frame['correct'].mean()),
+                mean_class_top1=mean_class, misclassified=len(wrong), paths=paths)

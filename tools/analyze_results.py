@@ -1,0 +1,68 @@
+"""Error analysis of ``tools/test.py --dump`` predictions: tables, confusion PNG, errors.
+
+    python tools/test.py CFG CKPT --dump work_dirs/x/results.pkl
+    python tools/analyze_results.py work_dirs/x/results.pkl --config CFG \
+        --out-dir work_dirs/x/analysis [--group-by person scenario]
+
+With ``--config`` the test dataset is rebuilt (no decoding) to give class names and each
+sample's metadata (file, person, scenario, frame range) in test order; without it only
+the metadata kept by ``PackActionInputs(meta_keys=...)`` is available. Writes
+``summary.md``, ``per_class.csv``, ``per_<key>.csv``, ``confusion_matrix.{csv,png}`` and
+``misclassified.csv`` (with top-k predictions).
+"""
+from __future__ import annotations
+
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
+
+import mmengine  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+
+import mmaction_ext  # noqa: E402,F401
+from mmaction_ext.evaluation.error_analysis import analyze  # noqa: E402
+
+
+def dataset_infos(config: str, cfg_options: dict | None = None) -> tuple[list[dict], list]:
+    """The test dataset's per-sample infos and class names, built without a pipeline."""
+    from mmaction.registry import DATASETS
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    dataset_cfg = cfg.test_dataloader.dataset.copy()
+    dataset_cfg['pipeline'] = []
+    dataset = DATASETS.build(dataset_cfg)
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    return infos, list(dataset.metainfo.get('classes') or [])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('results', help='.pkl written by tools/test.py --dump')
+    parser.add_argument('--out-dir', required=True)
+    parser.add_argument('--config', help='the test config (adds names and metadata)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='overrides for --config, as given to tools/test.py')
+    parser.add_argument('--classes', nargs='+', help='class names (else from the config)')
+    parser.add_argument('--group-by', nargs='+',
+                        help='metadata keys to tabulate (default: person/scenario/hand '
+                             'when present)')
+    parser.add_argument('--topk', type=int, default=3)
+    args = parser.parse_args(argv)
+    if not osp.isfile(args.results):
+        raise SystemExit(f'{args.results}: no such file; run tools/test.py ... --dump FILE')
+    results = mmengine.load(args.results)
+    infos, names = (dataset_infos(args.config, args.cfg_options) if args.config
+                    else (None, None))
+    names = args.classes or names or None
+    summary = analyze(results, args.out_dir, names, args.group_by, infos, args.topk)
+    print(f'{summary["samples"]} samples, top-1 {summary["top1"]:.4f}, mean class top-1 '
+          f'{summary["mean_class_top1"]:.4f}, {summary["misclassified"]} misclassified')
+    for name, path in summary['paths'].items():
+        print(f'{name}: {path}')
+
+
+if __name__ == '__main__':
+    main()
