@@ -187,3 +187,28 @@ def test_layer_decay_optimizer_constructor_builds_decayed_groups():
     assert lr_of['backbone.blocks.1.attn.q_bias'] == (pytest.approx(1e-3 * .75), 0.0)
     assert lr_of['cls_head.fc_cls.weight'][0] == pytest.approx(1e-3)
     assert lr_of['backbone.fc_norm.weight'] == (pytest.approx(1e-3), 0.0)
+
+
+def _saved_bytes(model, x) -> int:
+    """Activation bytes autograd keeps outside checkpointed regions in one forward."""
+    total = 0
+    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
+
+    def pack(t):
+        nonlocal total
+        if t.untyped_storage().data_ptr() not in weights:
+            total += t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(x)
+    return total
+
+
+def test_with_cp_keeps_less_for_backward():
+    a = tiny(arch=dict(TINY, depth=8)).train()
+    b = tiny(arch=dict(TINY, depth=8), with_cp=True).train()
+    x = torch.randn(2, 3, 4, 32, 32)
+    assert _saved_bytes(b, x) < 0.5 * _saved_bytes(a, x)
+    with torch.no_grad():  # no checkpointing (nor its cost) outside training
+        assert torch.equal(a.eval()(x), a(x))

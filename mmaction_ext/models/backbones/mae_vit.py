@@ -16,7 +16,11 @@ from mmaction.models.backbones.vit_mae import VisionTransformer
 from mmaction.registry import MODELS
 from mmengine.model import ModuleList
 from torch import Tensor
-from torch.utils.checkpoint import checkpoint
+from torch.utils.checkpoint import (
+    CheckpointPolicy,
+    checkpoint,
+    create_selective_checkpoint_contexts,
+)
 
 from mmaction_ext.checkpoint.pos_embed import (
     interpolate_pos_embed,
@@ -34,6 +38,25 @@ ARCH_SETTINGS: Dict[str, dict] = {
     'g': dict(embed_dims=1408, depth=40, num_heads=16, patch_size=14, mlp_ratio=48 / 11),
 }
 _ALIASES = {'small': 's', 'base': 'b', 'large': 'l', 'huge': 'h', 'giant': 'g'}
+
+# Fused attention kernels (CPU and GPU): their outputs are kept under activation
+# checkpointing, because recomputing attention costs far more than storing (N, C) per block.
+_ATTENTION_OPS = tuple(
+    getattr(torch.ops.aten, name).default for name in (
+        '_scaled_dot_product_flash_attention_for_cpu', '_scaled_dot_product_flash_attention',
+        '_scaled_dot_product_efficient_attention', '_scaled_dot_product_cudnn_attention')
+    if hasattr(torch.ops.aten, name))
+
+
+def _keep_attention(ctx, op, *args, **kwargs) -> CheckpointPolicy:
+    if op in _ATTENTION_OPS:
+        return CheckpointPolicy.MUST_SAVE
+    return CheckpointPolicy.PREFER_RECOMPUTE
+
+
+def _keep_attention_context():
+    return create_selective_checkpoint_contexts(_keep_attention)
+
 
 DEFAULT_INIT_CFG = [
     dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.),
@@ -68,8 +91,11 @@ class MAEVisionTransformer(VisionTransformer):
         num_frames (int): clip length the position table is built for. Defaults to 16.
         tubelet_size (int): frames per token. Defaults to 2.
         drop_path_rate (float): stochastic depth, linear over blocks. Defaults to 0.
-        with_cp (bool): activation checkpointing per block while training: recompute
-            each block in backward instead of keeping its activations. Defaults to False.
+        with_cp (bool): activation checkpointing per block while training: each block
+            keeps its input and its attention output and recomputes the rest (layer norms,
+            linear layers, GELU) in backward. The last block is not checkpointed: its
+            backward comes first, so checkpointing it would save no peak memory.
+            Defaults to False.
         pretrained (str, optional): an original (VideoMAEv2 / AMD / ADH-ViT) or MMEngine
             checkpoint; loaded by ``init_weights`` with the converter, heads ignored.
         init_values (float): layer scale (``gamma_1``/``gamma_2``) initial value; 0 = off.
@@ -162,8 +188,13 @@ class MAEVisionTransformer(VisionTransformer):
         x = self.patch_embed(x)[0]
         x = self.pos_drop(x + self.pos_embed_for(grid))
         use_cp = self.with_cp and self.training and torch.is_grad_enabled()
-        for blk in self.blocks:
-            x = checkpoint(blk, x, use_reentrant=False) if use_cp else blk(x)
+        last = len(self.blocks) - 1
+        for i, blk in enumerate(self.blocks):
+            if use_cp and i < last:
+                x = checkpoint(blk, x, use_reentrant=False,
+                               context_fn=_keep_attention_context)
+            else:
+                x = blk(x)
         x = self.norm(x)
         if self.return_feat_map:
             return x.reshape(b, *grid, self.embed_dims).permute(0, 4, 1, 2, 3)
