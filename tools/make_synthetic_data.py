@@ -23,6 +23,7 @@ def main() -> None:
     cls.add_argument('--classes', type=int, default=4)
     cls.add_argument('--train-per-class', type=int, default=40)
     cls.add_argument('--val-per-class', type=int, default=6)
+    cls.add_argument('--test-per-class', type=int, default=8)
     cls.add_argument('--frames', type=int, default=16)
     cls.add_argument('--size', type=int, default=64, help='square frame side in pixels')
     cls.add_argument('--ext', default='.avi', choices=['.avi', '.mp4'])
@@ -53,7 +54,9 @@ def main() -> None:
                 print(f'{hand} {split}: {path}')
     if args.kind == 'classification':
         lists = make_classification_dataset(
-            args.root, args.classes, {'train': args.train_per_class, 'val': args.val_per_class},
+            args.root, args.classes,
+            {'train': args.train_per_class, 'val': args.val_per_class,
+             'test': args.test_per_class},
             args.frames, (args.size, args.size), args.ext, args.seed)
         for split, path in lists.items():
             print(f'{split}: {path}')

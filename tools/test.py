@@ -71,7 +71,13 @@ def main() -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     init_cpu_distributed(cfg.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.test()
+    metrics = runner.test()
+    if runner.rank == 0 and metrics:
+        width = max(len(k) for k in metrics)
+        print('\nTest results (' + osp.basename(args.checkpoint) + ')')
+        for key, value in metrics.items():
+            shown = f'{value:.4f}' if isinstance(value, float) else str(value)
+            print(f'  {key:<{width}}  {shown}')
 
 
 if __name__ == '__main__':

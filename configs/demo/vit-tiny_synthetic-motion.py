@@ -1,6 +1,7 @@
 # A tiny ViT recognizer on synthetic motion clips (4 classes, 64x64): the CPU demo.
 # Frames are sampled at stride 2 so that one tubelet (2 frames) sees a visible shift.
-# Data: `python tools/make_synthetic_data.py classification data/synthetic_demo`.
+# Data: `python tools/make_synthetic_data.py classification data/synthetic_demo`
+# (train / val for checkpoint selection / held-out test, each with its own appearances).
 _base_ = '../_base_/ext_runtime.py'
 
 num_classes = 4
@@ -51,7 +52,12 @@ val_dataloader = dict(
     dataset=dict(type='VideoDataset', ann_file=f'{data_root}/val_list.txt',
                  data_prefix=dict(video=f'{data_root}/videos'), pipeline=test_pipeline,
                  test_mode=True))
-test_dataloader = val_dataloader
+test_dataloader = dict(
+    batch_size=8, num_workers=2, persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='VideoDataset', ann_file=f'{data_root}/test_list.txt',
+                 data_prefix=dict(video=f'{data_root}/videos'), pipeline=test_pipeline,
+                 test_mode=True))
 
 val_evaluator = dict(type='AccMetric')
 test_evaluator = val_evaluator
