@@ -105,3 +105,20 @@ def test_cli_on_a_dump(tmp_path, capsys):
     assert '30 samples' in capsys.readouterr().out
     with pytest.raises(SystemExit, match='no such file'):
         tool.main([str(tmp_path / 'none.pkl'), '--out-dir', str(tmp_path)])
+
+
+def test_aggregate_per_video(tmp_path):
+    """Sub-sequence scores averaged per video: checked against a direct computation."""
+    results = _results(3, 24)
+    for i, r in enumerate(results):  # 6 videos of 4 sub-sequences, one label each
+        r['video_id'] = f'video{i // 4}'
+        r['gt_label'] = torch.tensor([(i // 4) % 3])
+    summary = analyze(results, str(tmp_path), NAMES, aggregate_by='video_id')
+    scores, gts, _ = _truth(results)
+    expected = [scores[v * 4:(v + 1) * 4].mean(0).argmax() == gts[v * 4] for v in range(6)]
+    assert summary['samples'] == 6
+    assert summary['top1'] == pytest.approx(np.mean(expected))
+    assert 'averaged per video_id' in open(summary['paths']['summary']).read()
+    mixed = [dict(r, video_id='same') for r in results]
+    with pytest.raises(ValueError, match="video_id='same' groups samples of different"):
+        analyze(mixed, str(tmp_path), NAMES, aggregate_by='video_id')

@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> None:
                         help='metadata keys to tabulate (default: person/scenario/hand '
                              'when present)')
     parser.add_argument('--topk', type=int, default=3)
+    parser.add_argument('--aggregate-by', metavar='KEY',
+                        help='average scores over samples sharing KEY first, e.g. video_id '
+                             '(per-video accuracy from KTH sub-sequences)')
     args = parser.parse_args(argv)
     if not osp.isfile(args.results):
         raise SystemExit(f'{args.results}: no such file; run tools/test.py ... --dump FILE')
@@ -57,7 +60,8 @@ def main(argv: list[str] | None = None) -> None:
     infos, names = (dataset_infos(args.config, args.cfg_options) if args.config
                     else (None, None))
     names = args.classes or names or None
-    summary = analyze(results, args.out_dir, names, args.group_by, infos, args.topk)
+    summary = analyze(results, args.out_dir, names, args.group_by, infos, args.topk,
+                      args.aggregate_by)
     print(f'{summary["samples"]} samples, top-1 {summary["top1"]:.4f}, mean class top-1 '
           f'{summary["mean_class_top1"]:.4f}, {summary["misclassified"]} misclassified')
     for name, path in summary['paths'].items():

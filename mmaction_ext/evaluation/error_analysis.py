@@ -58,12 +58,33 @@ def predictions_frame(results: Sequence[dict], infos: Sequence[dict] | None = No
         row = {'index': index, 'gt': gt, 'pred': int(order[0]), 'correct': gt == order[0],
                'score': float(scores[order[0]]), f'top{topk}': tuple(int(i) for i in order),
                f'top{topk}_scores': tuple(round(float(scores[i]), 4) for i in order),
-               'num_classes': scores.size}
+               'num_classes': scores.size, 'scores': tuple(scores.tolist())}
         meta = dict(infos[index]) if infos is not None else {}
         meta.update({k: v for k, v in result.items() if k not in PREDICTION_KEYS})
         for key, value in meta.items():
             if key not in row and not isinstance(value, dict):
                 row[key] = _scalar(value)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def aggregate(frame: pd.DataFrame, key: str, topk: int = 3) -> pd.DataFrame:
+    """One row per value of ``key`` (e.g. ``video_id``: all sub-sequences of a video),
+    scores averaged, as in per-video KTH protocols; other columns keep the first value."""
+    if key not in frame.columns:
+        raise KeyError(f'no {key!r} in the predictions; available: {sorted(frame.columns)}')
+    rows = []
+    for value, group in frame.groupby(key, sort=False):
+        if group['gt'].nunique() != 1:
+            raise ValueError(f'{key}={value!r} groups samples of different labels')
+        scores = np.mean(np.stack([np.asarray(s) for s in group['scores']]), axis=0)
+        order = np.argsort(-scores, kind='stable')[:topk]
+        row = group.iloc[0].to_dict()
+        row.update(index=int(group['index'].iloc[0]), pred=int(order[0]),
+                   correct=bool(order[0] == row['gt']), score=float(scores[order[0]]),
+                   scores=tuple(scores.tolist()), samples_merged=len(group))
+        row[f'top{topk}'] = tuple(int(i) for i in order)
+        row[f'top{topk}_scores'] = tuple(round(float(scores[i]), 4) for i in order)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -107,7 +128,8 @@ def misclassified(frame: pd.DataFrame, names: Sequence[str], topk: int = 3) -> p
     """The wrong predictions, most confident first, with their top-k class names."""
     wrong = frame[~frame['correct']].sort_values('score', ascending=False)
     top, top_scores = wrong[f'top{topk}'], wrong[f'top{topk}_scores']
-    out = wrong.drop(columns=[f'top{topk}', f'top{topk}_scores', 'correct', 'num_classes'])
+    out = wrong.drop(columns=[f'top{topk}', f'top{topk}_scores', 'correct', 'num_classes',
+                              'scores'])
     out.insert(1, 'true', [names[i] for i in wrong['gt']])
     out.insert(2, 'predicted', [names[i] for i in wrong['pred']])
     out[f'top{topk}'] = [', '.join(f'{names[c]} {s:.2f}' for c, s in zip(cs, ss))
@@ -128,14 +150,17 @@ def to_markdown(table: pd.DataFrame, float_format: str = '{:.4f}') -> str:
 
 def analyze(results: Sequence[dict], out_dir: str, names: Sequence[str] | None = None,
             group_by: Sequence[str] | None = None, infos: Sequence[dict] | None = None,
-            topk: int = 3) -> dict:
+            topk: int = 3, aggregate_by: str | None = None) -> dict:
     """Write per-class / per-key tables (CSV + ``summary.md``), the confusion matrix
     (CSV + PNG) and ``misclassified.csv``; returns the summary numbers and paths.
 
     ``group_by`` defaults to whichever of ``person``, ``scenario``, ``hand`` the
-    predictions carry.
+    predictions carry. ``aggregate_by`` (e.g. ``video_id``) first merges the samples that
+    share that key by averaging their scores (per-video accuracy from sub-sequences).
     """
     frame = predictions_frame(results, infos, topk)
+    if aggregate_by:
+        frame = aggregate(frame, aggregate_by, topk)
     num_classes = int(frame['num_classes'].max())
     names = list(names) if names is not None else [str(i) for i in range(num_classes)]
     if len(names) != num_classes:
@@ -144,7 +169,8 @@ def analyze(results: Sequence[dict], out_dir: str, names: Sequence[str] | None =
         group_by = [k for k in ('person', 'scenario', 'hand') if k in frame.columns]
     os.makedirs(out_dir, exist_ok=True)
     paths: dict[str, str] = {}
-    sections = [f'# Error analysis\n\nsamples: {len(frame)}, top-1: '
+    level = f' (scores averaged per {aggregate_by})' if aggregate_by else ''
+    sections = [f'# Error analysis\n\nsamples: {len(frame)}{level}, top-1: '
                 f'{frame["correct"].mean():.4f}\n']
 
     per_class = accuracy_by(frame, 'gt', names).rename(columns={'gt': 'label'})
