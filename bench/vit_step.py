@@ -7,10 +7,12 @@ One run measures, side by side, forward + backward of the backbone (loss = sum o
 pooled features) for: ``stock`` (mmaction.models.backbones.VisionTransformer), ``ours``
 (MAEVisionTransformer, fused attention) and ``ours+cp`` (with_cp=True), on each shape.
 
-Every configuration runs in its own fresh process. Time: median of ``--steps`` steps after
-one warm-up step. Memory: the first step's peak resident memory minus the resident memory
-just before it (weights, input and interpreter excluded; gradients included), sampled
-every 2 ms from /proc/self/statm by a thread; the process's ru_maxrss is printed too.
+Time: one process holds the three models and, after a warm-up step each, runs ``--steps``
+rounds of one step per model in rotating order; ratios are medians of per-round ratios,
+so a shared machine's changing load affects both sides of a ratio alike.
+Memory: each configuration in its own fresh process; the first step's peak resident
+memory minus the resident memory just before it (weights, input and interpreter
+excluded; gradients included), sampled every 2 ms from /proc/self/statm by a thread.
 """
 from __future__ import annotations
 
@@ -70,65 +72,94 @@ def build(config: str, arch: str, frames: int, size: int):
                                 with_cp=config == 'ours+cp')
 
 
-def worker(args: argparse.Namespace) -> None:
+def _step(model, x) -> float:
+    model.zero_grad(set_to_none=True)
+    start = time.perf_counter()
+    model(x).sum().backward()
+    return time.perf_counter() - start
+
+
+def memory_worker(args: argparse.Namespace) -> dict:
+    """One configuration in a fresh process: resident-memory growth over its first step."""
     import gc
 
     import torch
     frames, size = (int(v) for v in args.shape.split('x'))
     torch.manual_seed(0)
-    model = build(args.worker, args.arch, frames, size).train()
+    model = build(args.config, args.arch, frames, size).train()
     x = torch.randn(args.batch, 3, frames, size, size)
-
-    def step() -> float:
-        model.zero_grad(set_to_none=True)
-        start = time.perf_counter()
-        model(x).sum().backward()
-        return time.perf_counter() - start
-
     gc.collect()
     before = _rss_mib()
     sampler = PeakSampler()
     sampler.start()
-    first = step()
+    seconds = _step(model, x)
     peak = sampler.stop()
-    times = [step() for _ in range(args.steps)]
-    print(json.dumps(dict(
-        config=args.worker, shape=args.shape, time_s=statistics.median(times), times=times,
-        first_s=first, step_peak_mib=peak - before, rss_before_mib=before,
-        maxrss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        threads=torch.get_num_threads())))
+    return dict(step_peak_mib=peak - before, rss_before_mib=before, first_step_s=seconds,
+                maxrss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def time_worker(args: argparse.Namespace) -> dict:
+    """All configurations in one process, steps interleaved (rotating order each round),
+    so that the load of a shared machine hits them alike; ratios are per round."""
+    import torch
+    frames, size = (int(v) for v in args.shape.split('x'))
+    torch.manual_seed(0)
+    models = {c: build(c, args.arch, frames, size).train() for c in CONFIGS}
+    x = torch.randn(args.batch, 3, frames, size, size)
+    for model in models.values():
+        _step(model, x)  # warm-up
+    times = {c: [] for c in CONFIGS}
+    for r in range(args.steps):
+        for c in CONFIGS[r % 3:] + CONFIGS[:r % 3]:
+            times[c].append(_step(models[c], x))
+    return dict(times=times, threads=torch.get_num_threads())
+
+
+def _ratio(times: dict, a: str, b: str) -> float:
+    """Median over rounds of time[a] / time[b]."""
+    return statistics.median(x / y for x, y in zip(times[a], times[b]))
+
+
+def _run(args: argparse.Namespace, *extra: str) -> dict:
+    cmd = [sys.executable, __file__, '--batch', str(args.batch), '--steps', str(args.steps),
+           '--arch', args.arch, *extra]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--shapes', default='16x224,16x112', help='FRAMESxSIZE,...')
     parser.add_argument('--batch', type=int, default=2)
-    parser.add_argument('--steps', type=int, default=3, help='timed steps after a warm-up')
+    parser.add_argument('--steps', type=int, default=3, help='timed rounds after a warm-up')
     parser.add_argument('--arch', default='s')
-    parser.add_argument('--worker', choices=CONFIGS, help=argparse.SUPPRESS)
+    parser.add_argument('--worker', choices=('memory', 'time'), help=argparse.SUPPRESS)
+    parser.add_argument('--config', choices=CONFIGS, help=argparse.SUPPRESS)
     parser.add_argument('--shape', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return worker(args)
-    rows = {}
+        result = (memory_worker if args.worker == 'memory' else time_worker)(args)
+        print(json.dumps(result))
+        return
+    name = f'ViT-{args.arch.upper()} b{args.batch}'
+    summary = []
     for shape in args.shapes.split(','):
-        for config in CONFIGS:
-            cmd = [sys.executable, __file__, '--worker', config, '--shape', shape,
-                   '--batch', str(args.batch), '--steps', str(args.steps), '--arch', args.arch]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-            rows[shape, config] = json.loads(out.strip().splitlines()[-1])
-            r = rows[shape, config]
-            print(f'ViT-{args.arch.upper()} {shape} b{args.batch} {config:8s} '
-                  f'step {r["time_s"]:7.3f} s  (all: {", ".join(f"{t:.2f}" for t in r["times"])})'
-                  f'  step peak +{r["step_peak_mib"]:7.0f} MiB  maxrss {r["maxrss_mib"]:6.0f} MiB',
-                  flush=True)
-    print(f'\nratios (same run, {rows[next(iter(rows))]["threads"]} threads):')
-    for shape in args.shapes.split(','):
-        stock, ours, cp = (rows[shape, c] for c in CONFIGS)
-        print(f'  {shape}: ours/stock time {ours["time_s"] / stock["time_s"]:.2f}x, '
-              f'step memory {ours["step_peak_mib"] / stock["step_peak_mib"]:.2f}x | with_cp vs '
-              f'ours: time {100 * (cp["time_s"] / ours["time_s"] - 1):+.0f}%, step memory '
-              f'{100 * (cp["step_peak_mib"] / ours["step_peak_mib"] - 1):+.0f}%')
+        mem = {c: _run(args, '--worker', 'memory', '--config', c, '--shape', shape)
+               for c in CONFIGS}
+        timing = _run(args, '--worker', 'time', '--shape', shape)
+        times = timing['times']
+        for c in CONFIGS:
+            print(f'{name} {shape:7s} {c:8s} step median {statistics.median(times[c]):7.2f} s '
+                  f'(rounds: {", ".join(f"{t:.2f}" for t in times[c])})  step peak '
+                  f'+{mem[c]["step_peak_mib"]:6.0f} MiB  (rss before {mem[c]["rss_before_mib"]:.0f}'
+                  f', maxrss {mem[c]["maxrss_mib"]:.0f} MiB)', flush=True)
+        summary.append(
+            f'  {shape}: ours/stock time {_ratio(times, "ours", "stock"):.2f}x, step memory '
+            f'{mem["ours"]["step_peak_mib"] / mem["stock"]["step_peak_mib"]:.2f}x | with_cp vs '
+            f'ours: time {100 * (_ratio(times, "ours+cp", "ours") - 1):+.0f}%, step memory '
+            f'{100 * (mem["ours+cp"]["step_peak_mib"] / mem["ours"]["step_peak_mib"] - 1):+.0f}%')
+    print(f'\nratios (per-round medians, {timing["threads"]} threads):')
+    print('\n'.join(summary))
 
 
 if __name__ == '__main__':

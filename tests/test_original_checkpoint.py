@@ -143,8 +143,10 @@ def test_pre_training_checkpoint_loads_encoder_only(tmp_path, amd):
     assert 'encoder_to_decoder.weight' in dropped
     assert any('norm.weight' in k for k in report.dropped['unused (the model mean-pools with '
                                                           'fc_norm)'])
-    assert set(report.missing) == {'backbone.fc_norm.weight', 'backbone.fc_norm.bias'}
-    assert report.heads['cls_head'].startswith('new: the checkpoint has no head')
+    assert set(report.missing) == {'backbone.fc_norm.weight', 'backbone.fc_norm.bias',
+                                   'cls_head.fc_cls.weight', 'cls_head.fc_cls.bias'}
+    assert report.heads['cls_head'].startswith('not in the checkpoint: keeps')
+    assert model.cls_head.fc_cls.weight.abs().max() <= 2 * 0.001  # init_weights' scaled head
     if amd:
         assert 'generators.0.head.weight' in dropped
         assert 'encoder.projection_heads.0.weight' in dropped

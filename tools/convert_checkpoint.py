@@ -94,16 +94,19 @@ def guess_model_cfg(checkpoint: dict, args: argparse.Namespace) -> dict:
         cos_attn='blocks.0.attn.scale' in sd,
         use_learnable_pos_emb='pos_embed' in sd)
 
-    def head(key: str) -> dict:
+    def head(name: str) -> dict:
+        key = next((k for k in (f'{name}.weight', f'{name}.fc_cls.weight') if k in sd), None)
         return dict(type='TimeSformerHead', in_channels=dim,
-                    num_classes=sd[key].shape[0] if key in sd else args.num_classes)
+                    num_classes=sd[key].shape[0] if key else args.num_classes)
 
     if 'lh_head.weight' in sd or 'lh_head.fc_cls.weight' in sd:
         return dict(type='DualHandRecognizer', backbone=backbone,
-                    lh_head=head('lh_head.weight'), rh_head=head('rh_head.weight'))
+                    lh_head=head('lh_head'), rh_head=head('rh_head'))
     cfg = dict(type='ViTRecognizer3D', backbone=backbone)
-    if 'head.weight' in sd or args.num_classes:
-        cfg['cls_head'] = head('head.weight')
+    if 'head.weight' in sd or 'cls_head.fc_cls.weight' in sd:
+        cfg['cls_head'] = head('head') if 'head.weight' in sd else head('cls_head')
+    elif args.num_classes:
+        cfg['cls_head'] = head('head')
     return cfg
 
 

@@ -342,7 +342,10 @@ def _handle_heads(out: Dict[str, Tensor], target: Mapping[str, Tensor], report: 
         w_key, b_key = f'{head}.fc_cls.weight', f'{head}.fc_cls.bias'
         if w_key in out:
             continue
-        report.heads.setdefault(head, 'new: the checkpoint has no head for it')
+        if head not in report.heads:  # a partial load must not clobber a trained head
+            report.heads[head] = ('not in the checkpoint: keeps the model\'s weights '
+                                  '(a ViTRecognizer3D initialises it x init_scale)')
+            continue
         report.heads[head] += (f'; initialised trunc_normal(std=0.02) x init_scale '
                                f'{init_scale:g}')
         fresh = _new_head(target[w_key], target.get(b_key), init_scale)
