@@ -339,26 +339,36 @@ def test_unsafe_pickle_refused(tmp_path):
 
 # ---- tools/convert_checkpoint.py ----
 
-@pytest.mark.slow
-def test_convert_tool_single_and_dual(tmp_path, repo_root):
+def _convert_tool(repo_root):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'convert_checkpoint', os.path.join(repo_root, 'tools', 'convert_checkpoint.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_convert_tool_single_and_dual(tmp_path, repo_root, capsys, monkeypatch):
+    tool = _convert_tool(repo_root)
     ref = ref_model()
     src = save(tmp_path, {'model': ref.state_dict(), 'epoch': 9}, 'orig.pth')
     dual = save(tmp_path, {'module': ref_model(dual=True).state_dict()}, 'dual.pth')
-    tool = os.path.join(repo_root, 'tools', 'convert_checkpoint.py')
-    env = dict(os.environ, OMP_NUM_THREADS='1')
     dst = str(tmp_path / 'out' / 'conv.pth')
-    shown = subprocess.run([sys.executable, tool, src, dst, '--show'], env=env,
-                           capture_output=True, text=True, check=True)
-    assert 'kept from checkpoint (5 classes)' in shown.stdout
+
+    def run(*argv):
+        monkeypatch.setattr(sys, 'argv', ['convert_checkpoint.py', *argv])
+        tool.main()
+        return capsys.readouterr().out
+
+    assert 'kept from checkpoint (5 classes)' in run(src, dst, '--show')
     assert not os.path.exists(dst)
-    subprocess.run([sys.executable, tool, src, dst, '--size', '32', '--frames', '4'], env=env,
-                   check=True, capture_output=True)
-    subprocess.run([sys.executable, tool, dual, dst + '.dual', '--size', '32', '--frames',
-                    '4'], env=env, check=True, capture_output=True)
+    assert 'wrote' in run(src, dst, '--size', '32', '--frames', '4')
+    run(dual, dst + '.dual', '--size', '32', '--frames', '4')
     converted = torch.load(dst, weights_only=True)
     sd = converted['state_dict']
     assert 'backbone.blocks.1.mlp.layers.1.weight' in sd and 'cls_head.fc_cls.weight' in sd
     assert torch.equal(sd['cls_head.fc_cls.weight'], ref.head.weight)
+    assert 'VideoMAEv2/AMD fine-tuned' in converted['meta']['load_report']
     model = recognizer()
     load_checkpoint(model, dst)
     assert not hasattr(model, 'last_load_report')  # already in this model's names
@@ -367,3 +377,19 @@ def test_convert_tool_single_and_dual(tmp_path, repo_root):
     dual_sd = torch.load(dst + '.dual', weights_only=True)['state_dict']
     assert {'lh_head.fc_cls.weight', 'rh_head.fc_cls.bias'} <= set(dual_sd)
     assert not [f for f in os.listdir(tmp_path / 'out') if f.endswith('.tmp')]
+
+
+@pytest.mark.slow
+def test_convert_tool_command_line(tmp_path, repo_root):
+    src = save(tmp_path, {'model': ref_model().state_dict()}, 'orig.pth')
+    proc = subprocess.run(
+        [sys.executable, os.path.join(repo_root, 'tools', 'convert_checkpoint.py'), src,
+         str(tmp_path / 'conv.pth'), '--size', '32', '--frames', '4'],
+        env=dict(os.environ, OMP_NUM_THREADS='1'), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert os.path.exists(tmp_path / 'conv.pth')
+    bad = subprocess.run(
+        [sys.executable, os.path.join(repo_root, 'tools', 'convert_checkpoint.py'),
+         str(tmp_path / 'missing.pth'), str(tmp_path / 'x.pth')],
+        env=dict(os.environ, OMP_NUM_THREADS='1'), capture_output=True, text=True)
+    assert bad.returncode != 0 and 'checkpoint not found' in bad.stderr

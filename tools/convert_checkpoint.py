@@ -127,15 +127,16 @@ def save_atomic(obj: dict, dst: str) -> None:
 def main() -> None:
     args = parse_args()
     from mmaction.registry import MODELS
-    checkpoint = safe_torch_load(args.src)
-    with DefaultScope.overwrite_default_scope('mmaction'):
-        cfg = Config.fromfile(args.config).model if args.config else \
-            guess_model_cfg(checkpoint, args)
-        model = MODELS.build(cfg)
     try:
+        checkpoint = safe_torch_load(args.src)
+        with DefaultScope.overwrite_default_scope('mmaction'):
+            cfg = Config.fromfile(args.config).model if args.config else \
+                guess_model_cfg(checkpoint, args)
+            model = MODELS.build(cfg)
         state_dict, report = convert_for_module(checkpoint, model)
     except CheckpointLoadError as err:
-        raise SystemExit(f'{args.src}: {err}') from err
+        raise SystemExit(f'error: {err}' if args.src in str(err) else
+                         f'error: {args.src}: {err}') from err
     text = report.format(f'{args.src} into {type(model).__name__}')
     print(text)
     if args.show:
