@@ -7,3 +7,7 @@ custom_imports = dict(imports=['mmaction_ext'], allow_failed_imports=False)
 # this wrapper drops them for CPU modules and is plain MMDistributedDataParallel on GPU.
 model_wrapper_cfg = dict(
     type='DeviceAwareDDP', broadcast_buffers=False, find_unused_parameters=False)
+
+# Checkpoints written atomically, the previous one kept until the new one is whole, and
+# `last_checkpoint` repaired before `--resume auto` if a crash left it broken.
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))

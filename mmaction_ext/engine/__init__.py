@@ -1,9 +1,14 @@
 """Training-loop pieces registered into MMAction2/MMEngine registries."""
 from .alternating_train_loop import AlternatingTrainLoop
 from .alternation_state_hook import AlternationStateHook
+from .atomic_local_backend import AtomicLocalBackend, register_atomic_local_backend
 from .device_aware_ddp import DeviceAwareDDP
 from .hand_batch_sampler import AlternatingHandBatchSampler
 from .hand_trace_hook import HandTraceHook
+from .safe_checkpoint_hook import SafeCheckpointHook
+
+register_atomic_local_backend()
 
 __all__ = ['DeviceAwareDDP', 'AlternatingTrainLoop', 'AlternationStateHook',
-           'AlternatingHandBatchSampler', 'HandTraceHook']
+           'AlternatingHandBatchSampler', 'HandTraceHook', 'AtomicLocalBackend',
+           'SafeCheckpointHook']

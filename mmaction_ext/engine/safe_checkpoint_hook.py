@@ -1,0 +1,97 @@
+"""CheckpointHook that never leaves a run without a loadable checkpoint."""
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections import deque
+
+from mmengine.hooks import CheckpointHook
+from mmengine.logging import print_log
+from mmengine.registry import HOOKS
+
+from mmaction_ext.checkpoint.safe_load import CheckpointLoadError, safe_torch_load
+from mmaction_ext.engine.atomic_local_backend import atomic_write_bytes
+
+_STEP = re.compile(r'(?:iter|epoch)_(\d+)\.pth$')
+
+
+def newest_loadable_checkpoint(work_dir: str) -> str | None:
+    """The ``iter_N.pth`` / ``epoch_N.pth`` in ``work_dir`` with the largest N that loads."""
+    candidates = []
+    for path in glob.glob(os.path.join(work_dir, '*.pth')):
+        found = _STEP.search(os.path.basename(path))
+        if found:
+            candidates.append((int(found.group(1)), os.path.getmtime(path), path))
+    for _, _, path in sorted(candidates, reverse=True):
+        try:
+            safe_torch_load(path, map_location='cpu')
+            return path
+        except CheckpointLoadError as err:
+            print_log(f'skipping unloadable checkpoint {path}: {err}', logger='current',
+                      level=30)
+    return None
+
+
+def repair_last_checkpoint(work_dir: str) -> str | None:
+    """Point ``work_dir/last_checkpoint`` at a checkpoint that loads; return that path.
+
+    MMEngine rewrites ``last_checkpoint`` in place, so a crash at the wrong moment leaves it
+    empty, and a checkpoint written by a stock backend can be truncated. Only when the file
+    is missing, empty, or names a missing/unloadable checkpoint is it rewritten
+    (atomically) to the newest checkpoint that loads.
+    """
+    marker = os.path.join(work_dir, 'last_checkpoint')
+    named = open(marker).read().strip() if os.path.isfile(marker) else ''
+    if named:
+        try:
+            safe_torch_load(named, map_location='cpu')
+            return named
+        except CheckpointLoadError as err:
+            print_log(f'last_checkpoint names an unusable file: {err}', logger='current',
+                      level=30)
+    newest = newest_loadable_checkpoint(work_dir)
+    if newest is not None and newest != named:
+        atomic_write_bytes(newest.encode(), marker)
+        print_log(f'last_checkpoint repaired: now {newest} (was {named or "empty/missing"})',
+                  logger='current', level=30)
+    return newest
+
+
+@HOOKS.register_module()
+class SafeCheckpointHook(CheckpointHook):
+    """``CheckpointHook`` that keeps the previous checkpoint until the new one is whole.
+
+    Stock MMEngine deletes the oldest kept checkpoint *before* writing the new one, so
+    with ``max_keep_ckpts=1`` a crash during the write leaves none. Here the new file is
+    written first (atomically, via the atomic local backend) and the surplus old one is
+    removed afterwards. Before a ``--resume auto`` run, ``last_checkpoint`` is repaired
+    if a crash left it empty or pointing at a missing file.
+    """
+
+    def before_run(self, runner) -> None:
+        super().before_run(runner)
+        if getattr(runner, '_resume', False) and getattr(runner, '_load_from', None) is None:
+            if os.path.isdir(runner.work_dir):
+                repair_last_checkpoint(runner.work_dir)
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if self.max_keep_ckpts > 0:  # room for the one extra kept while saving
+            self.keep_ckpt_ids = deque(self.keep_ckpt_ids, self.max_keep_ckpts + 1)
+
+    def _save_checkpoint_with_step(self, runner, step, meta) -> None:
+        if self.max_keep_ckpts <= 0:
+            return super()._save_checkpoint_with_step(runner, step, meta)
+        limit = self.max_keep_ckpts
+        self.max_keep_ckpts = limit + 1  # let the parent keep one extra while saving
+        try:
+            super()._save_checkpoint_with_step(runner, step, meta)
+        finally:
+            self.max_keep_ckpts = limit
+        while len(self.keep_ckpt_ids) > limit:
+            old = self.keep_ckpt_ids.popleft()
+            path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old))
+            if runner.rank == 0 and self.file_backend.isfile(path):
+                self.file_backend.remove(path)
+        runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
