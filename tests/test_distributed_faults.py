@@ -7,18 +7,17 @@ import sys
 import time
 
 import pytest
-
-from tests.test_tools import ITER_CONFIG, REPO, data_options
+from test_tools import ITER_CONFIG, REPO, data_options
 
 pytestmark = pytest.mark.slow
 
 
 def test_one_rank_raising_ends_the_job_with_that_error(tmp_path, tiny_motion_data):
     env = {**os.environ, 'PYTHONWARNINGS': 'ignore', 'OMP_NUM_THREADS': '1',
-           'PYTHONPATH': REPO, 'MMACTION_EXT_DIST_TIMEOUT': '60'}
+           'PYTHONPATH': os.path.join(REPO, 'tests'), 'MMACTION_EXT_DIST_TIMEOUT': '60'}
     config = tmp_path / 'faulty.py'
     config.write_text(f"_base_ = {ITER_CONFIG!r}\n"
-                      "custom_imports = dict(imports=['mmaction_ext', 'tests.fault_injection'])\n"
+                      "custom_imports = dict(imports=['mmaction_ext', 'fault_injection'])\n"
                       "custom_hooks = [dict(type='RaiseOnRankHook', rank=1, iteration=3)]\n")
     start = time.monotonic()
     result = subprocess.run(
