@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 PREDICTION_KEYS = ('pred_score', 'pred_label', 'gt_label')
+# Bookkeeping fields of MMAction2 samples that say nothing about an error.
+NOISE_KEYS = ('label', 'sample_idx', 'modality', 'start_index', 'num_classes')
 
 
 def _array(value: Any) -> np.ndarray:
@@ -62,7 +64,7 @@ def predictions_frame(results: Sequence[dict], infos: Sequence[dict] | None = No
         meta = dict(infos[index]) if infos is not None else {}
         meta.update({k: v for k, v in result.items() if k not in PREDICTION_KEYS})
         for key, value in meta.items():
-            if key not in row and not isinstance(value, dict):
+            if key not in row and key not in NOISE_KEYS and not isinstance(value, dict):
                 row[key] = _scalar(value)
         rows.append(row)
     return pd.DataFrame(rows)
