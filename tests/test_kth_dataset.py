@@ -41,8 +41,8 @@ def _reference_counts(persons) -> tuple[int, int]:
     return videos, subs
 
 
-def _kth(tree, **kwargs):
-    return KTHDataset(pipeline=[], data_prefix=dict(video=tree), **kwargs)
+def _kth(tree, pipeline=(), **kwargs):
+    return KTHDataset(pipeline=list(pipeline), data_prefix=dict(video=tree), **kwargs)
 
 
 @pytest.mark.parametrize('split', ['train', 'val', 'test', 'trainval', 'all'])
@@ -183,3 +183,33 @@ def test_sequences_problems(tree, tmp_path):
     bad.write_text('header\nperson01_boxing_d1\t\tframes\t1-95,, 96-100\n')
     with pytest.raises(KTHFormatError, match=re.escape(f'{bad}:2')):
         _kth(tree, persons=[1], sequences_file=str(bad))
+
+
+def test_stock_decord_init_is_warned_about(tree):
+    import logging
+
+    from mmengine.logging import MMLogger
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    handler.setLevel(logging.WARNING)
+    init_default_scope('mmaction')
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        _kth(tree, persons=[2], pipeline=[dict(type='DecordInit')])
+        _kth(tree, persons=[2], pipeline=[dict(type='SafeDecordInit')])
+    finally:
+        logger.removeHandler(handler)
+    assert sum("SafeDecordInit" in m for m in messages) == 1, messages
+
+
+def test_list_of_whole_videos_cut_by_sequences(tree, tmp_path):
+    ann = tmp_path / 'videos.txt'
+    ann.write_text('jogging/person07_jogging_d4_uncomp.avi 3\n'
+                   'boxing/person11_boxing_d4_uncomp.avi 0\n')
+    data = KTHDataset(pipeline=[], ann_file=str(ann), data_prefix=dict(video=tree),
+                      sequences_file=REAL_SEQUENCES)
+    ranges = [data.get_data_info(i)['frame_range'] for i in range(len(data))]
+    assert ranges == [(1, 64), (270, 332), (194, 264), (490, 570),
+                      (1, 106), (107, 194), (195, 250)]
