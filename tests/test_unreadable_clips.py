@@ -66,3 +66,24 @@ def test_evaluation_never_skips(tmp_path):
     with pytest.raises(UnreadableClipError, match='broken0.avi.*evaluation never skips'):
         dataset[len(dataset) - 1]
     assert dataset.skipped_clips == []
+
+
+def test_kth_dataset_follows_the_policy(tmp_path):
+    """KTHDataset (list mode) skips a zero-byte file in training and raises in testing."""
+    from mmaction_ext.datasets import KTHDataset
+    init_default_scope('mmaction')
+    rng = np.random.default_rng(1)
+    names = [f'boxing/person{p:02d}_boxing_d1_uncomp.avi' for p in (1, 2, 3, 4)]
+    for name in names[:3]:
+        write_video(str(tmp_path / name), render_clip([((0, 0, 64, 64), 0)], 6, 8, 64, 64, rng))
+    (tmp_path / names[3]).write_bytes(b'')
+    (tmp_path / 'list.txt').write_text(''.join(f'{n} 0\n' for n in names))
+    pipeline = [dict(type='SafeDecordInit')] + PIPELINE[1:]
+    common = dict(ann_file=str(tmp_path / 'list.txt'), pipeline=pipeline,
+                  data_prefix=dict(video=str(tmp_path)), persons='1-4')
+    train = KTHDataset(max_skip_fraction=0.5, **common)
+    assert 'person04' not in train[3]['filename']
+    assert train.skipped_clips == [str(tmp_path / names[3])]
+    test = KTHDataset(test_mode=True, **common)
+    with pytest.raises(UnreadableClipError, match='person04_boxing_d1_uncomp.avi'):
+        test[3]

@@ -20,12 +20,13 @@ from .kth_meta import (
 )
 from .kth_sequences import load_sequences_file
 from .kth_tree import check_complete, parse_relpath, scan_kth_tree
+from .unreadable_clips import SkipUnreadableClipsMixin
 
 _RANGE_TRANSFORM = 'ConfineFrameRange'
 
 
 @DATASETS.register_module()
-class KTHDataset(BaseActionDataset):
+class KTHDataset(SkipUnreadableClipsMixin, BaseActionDataset):
     """The KTH human-action dataset (6 classes, 25 persons, scenarios d1-d4).
 
     Without ``ann_file`` the videos are found under ``data_prefix['video']`` (joined to
@@ -44,6 +45,8 @@ class KTHDataset(BaseActionDataset):
             ``frame_range`` (1-based, inclusive) for the ``ConfineFrameRange`` transform,
             which the pipeline must then contain.
         check_files: raise if an expected video is missing (tree mode only).
+        skip_unreadable, max_skip_fraction: what training does with a clip that cannot
+            be decoded (see ``SkipUnreadableClipsMixin``); evaluation always raises.
 
     Each sample holds ``filename``, ``label``, ``video_id``, ``action``, ``person``,
     ``scenario``, ``frame_range`` (``None`` for whole videos) and ``sub_index``.
