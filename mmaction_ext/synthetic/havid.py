@@ -1,18 +1,22 @@
 """Synthetic HA-ViD-style dual-hand data in both on-disk layouts.
 
 A frame holds two regions, the left half for the left hand and the right half for the
-right hand; each region's square moves as its own label says. A left-hand clip list
-labels the left half's motion (the right half moves at random), and vice versa, so a
-head only scores well if it reads its own hand's half. Left and right lists are
-different clips with different counts, as in the real data.
+right hand. Each half shows sparse bright blocks on a dark ground that slide as its own hand's label
+says (direction from :func:`~mmaction_ext.synthetic.motion.motion_for_label`), so every
+token of a half carries that hand's motion; frames get fresh pixel noise. A left-hand
+clip labels the left half's motion while the right half moves as a random right-hand
+label, and vice versa. The two hands use disjoint sets of motions (as HA-ViD's hands
+mostly do different primitives). Left and right lists are different clips with
+different counts, as in the real data.
 """
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
 
-from .motion import render_clip
+from .motion import motion_for_label
 from .video_io import write_video
 
 HANDS = ('lh', 'rh')
@@ -21,6 +25,50 @@ HANDS = ('lh', 'rh')
 def _hand_regions(height: int, width: int) -> dict[str, tuple[int, int, int, int]]:
     half = width // 2
     return {'lh': (0, 0, half, height), 'rh': (half, 0, width, height)}
+
+
+def render_sliding_texture(labels: list[tuple[tuple[int, int, int, int], int]],
+                           num_motions: int, num_frames: int, height: int, width: int,
+                           rng: np.random.Generator, block: int = 8, speed: float = 4.5,
+                           density: float = 0.25, noise: int = 12) -> np.ndarray:
+    """Render ``(T, H, W, 3)`` uint8 frames; each ``(region, motion)`` slides its texture.
+
+    The texture moves ``speed`` pixels per frame in ``motion_for_label``'s direction.
+    """
+    frames = np.zeros((num_frames, height, width, 3), dtype=np.int16)
+    for (x0, y0, x1, y1), motion in labels:
+        w, h = x1 - x0, y1 - y0
+        dx, dy = motion_for_label(motion, num_motions)
+        norm = math.hypot(dx, dy) or 1.0
+        vx, vy = speed * dx / norm, speed * dy / norm
+        pad_x, pad_y = int(abs(vx) * num_frames) + 1, int(abs(vy) * num_frames) + 1
+        # sparse bright blocks on a dark ground: every edge has the same contrast sign,
+        # so a single tubelet's linear embedding already sees which way it moves
+        cells = ((h + pad_y) // block + 2, (w + pad_x) // block + 2, 1)
+        grid = (rng.random(cells) < density) * rng.uniform(150, 255, size=3) + \
+            rng.uniform(0, 60, size=3)
+        canvas = np.kron(grid, np.ones((block, block, 1)))
+        # a window at offset o0 - v*t over the canvas shows the texture moving by +v
+        sx, sy = (pad_x if vx >= 0 else 0), (pad_y if vy >= 0 else 0)
+        for t in range(num_frames):
+            ox, oy = int(round(sx - vx * t)), int(round(sy - vy * t))
+            frames[t, y0:y1, x0:x1] = canvas[oy:oy + h, ox:ox + w]
+    frames += rng.integers(-noise, noise + 1, size=(num_frames, height, width, 1))
+    return np.clip(frames, 0, 255).astype(np.uint8)
+
+
+def motion_index(hand: str, label: int, num_classes: dict[str, int]) -> int:
+    """The motion class of ``hand``'s ``label`` among :func:`num_motions` classes.
+
+    The hands' motions interleave (left even, right odd), so with up to 4 classes per
+    hand each hand's directions are 90 degrees apart and the two sets are disjoint.
+    """
+    return 2 * label + (0 if hand == 'lh' else 1)
+
+
+def num_motions(num_classes: dict[str, int]) -> int:
+    """How many motion classes the two hands' labels use together."""
+    return 2 * max(num_classes.values())
 
 
 def _write_hand_split(video_dir: str, prefix: str, hand: str, num_classes: dict[str, int],
@@ -35,8 +83,10 @@ def _write_hand_split(video_dir: str, prefix: str, hand: str, num_classes: dict[
         for i in range(per_class):
             rel = f'{prefix}{hand}_c{label:02d}_{i:03d}{ext}'
             distractor = int(rng.integers(num_classes[other]))
-            clip = render_clip([(regions[hand], label), (regions[other], distractor)],
-                               max(num_classes.values()), num_frames, height, width, rng)
+            motions = [(regions[hand], motion_index(hand, label, num_classes)),
+                       (regions[other], motion_index(other, distractor, num_classes))]
+            clip = render_sliding_texture(motions, num_motions(num_classes), num_frames,
+                                          height, width, rng)
             write_video(os.path.join(video_dir, rel), clip)
             lines.append(f'{rel} {label}')
     order = rng.permutation(len(lines))  # real lists are not sorted by class
@@ -66,8 +116,8 @@ def make_havid_dataset(root: str, layout: str = 'dual_hand',
             ``view{view}_{hand}_{level}/`` with
             ``view{view}_{hand}_{level}_{split}_list_videos.txt``
             and ``videos_{split}/`` (the dataset authors' MMAction2 layout).
-        num_classes: classes per hand, e.g. ``{'lh': 3, 'rh': 4}``; motions are drawn from
-            the larger count's set (4: right, down, left, up).
+        num_classes: classes per hand, e.g. ``{'lh': 3, 'rh': 4}``; the hands' classes
+            together pick distinct compass directions (see :func:`motion_index`).
         per_class: clips per class, ``{split: {hand: count}}``; defaults give the two
             hands different list lengths.
         num_frames, size: clip length and ``(height, width)``; the width is split in two
@@ -81,7 +131,7 @@ def make_havid_dataset(root: str, layout: str = 'dual_hand',
     if layout not in ('dual_hand', 'authors'):
         raise ValueError(f"layout must be 'dual_hand' or 'authors', got {layout!r}")
     num_classes = num_classes or {'lh': 3, 'rh': 4}
-    per_class = per_class or {'train': {'lh': 18, 'rh': 12}, 'val': {'lh': 6, 'rh': 5}}
+    per_class = per_class or {'train': {'lh': 80, 'rh': 64}, 'val': {'lh': 10, 'rh': 8}}
     if size[1] % 2:
         raise ValueError(f'width {size[1]} must be even (two hand halves, H.264)')
     lists: dict[str, dict[str, str]] = {hand: {} for hand in HANDS}
