@@ -12,9 +12,14 @@ STATE_KEY = 'alternation'
 
 
 def capture_rng_state() -> dict:
-    """Main-process RNG states (torch, CUDA, numpy, random) for an exact resume."""
-    state = dict(torch=torch.get_rng_state(), numpy=np.random.get_state(),
-                 random=random.getstate())
+    """Main-process RNG states (torch, CUDA, numpy, random) for an exact resume.
+
+    Only tensors and plain Python values, so weights-only loading accepts them.
+    """
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    state = dict(torch=torch.get_rng_state(), random=random.getstate(),
+                 numpy=(name, torch.from_numpy(keys.astype(np.int64)), int(pos),
+                        int(has_gauss), float(gauss)))
     if torch.cuda.is_available():
         state['cuda'] = torch.cuda.get_rng_state_all()
     return state
@@ -23,7 +28,8 @@ def capture_rng_state() -> dict:
 def restore_rng_state(state: dict) -> None:
     """Inverse of :func:`capture_rng_state`."""
     torch.set_rng_state(state['torch'])
-    np.random.set_state(state['numpy'])
+    name, keys, pos, has_gauss, gauss = state['numpy']
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     random.setstate(state['random'])
     if 'cuda' in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state['cuda'])
