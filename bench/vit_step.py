@@ -8,8 +8,10 @@ pooled features) for: ``stock`` (mmaction.models.backbones.VisionTransformer), `
 (MAEVisionTransformer, fused attention) and ``ours+cp`` (with_cp=True), on each shape.
 
 Time: one process holds the three models and, after a warm-up step each, runs ``--steps``
-rounds of one step per model in rotating order; ratios are medians of per-round ratios,
-so a shared machine's changing load affects both sides of a ratio alike.
+rounds of one step per model in rotating order; ratios are medians of per-round ratios of
+the process's CPU time (``time.process_time``; wall time is printed too). On a shared
+machine wall time mostly measures the other tenants (the same stock step took 12-28 s);
+CPU time of a single-threaded run (``OMP_NUM_THREADS=1``) measures the work itself.
 Memory: each configuration in its own fresh process; the first step's peak resident
 memory minus the resident memory just before it (weights, input and interpreter
 excluded; gradients included), sampled every 2 ms from /proc/self/statm by a thread.
@@ -76,11 +78,12 @@ def build(config: str, arch: str, frames: int, size: int):
                                 with_cp=config == 'ours+cp')
 
 
-def _step(model, x) -> float:
+def _step(model, x) -> tuple:
+    """(wall seconds, CPU seconds of this process) of one forward + backward."""
     model.zero_grad(set_to_none=True)
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     model(x).sum().backward()
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def memory_worker(args: argparse.Namespace) -> dict:
@@ -96,7 +99,7 @@ def memory_worker(args: argparse.Namespace) -> dict:
     before = _rss_mib()
     sampler = PeakSampler()
     sampler.start()
-    seconds = _step(model, x)
+    seconds = _step(model, x)[0]
     peak = sampler.stop()
     return dict(step_peak_mib=peak - before, rss_before_mib=before, first_step_s=seconds,
                 maxrss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -112,11 +115,13 @@ def time_worker(args: argparse.Namespace) -> dict:
     x = torch.randn(args.batch, 3, frames, size, size)
     for model in models.values():
         _step(model, x)  # warm-up
-    times = {c: [] for c in CONFIGS}
+    wall, cpu = {c: [] for c in CONFIGS}, {c: [] for c in CONFIGS}
     for r in range(args.steps):
         for c in CONFIGS[r % 3:] + CONFIGS[:r % 3]:
-            times[c].append(_step(models[c], x))
-    return dict(times=times, threads=torch.get_num_threads())
+            w, t = _step(models[c], x)
+            wall[c].append(w)
+            cpu[c].append(t)
+    return dict(wall=wall, cpu=cpu, threads=torch.get_num_threads())
 
 
 def _ratio(times: dict, a: str, b: str) -> float:
@@ -154,10 +159,11 @@ def main() -> None:
         mem = {c: _run(args, '--worker', 'memory', '--config', c, '--shape', shape)
                for c in CONFIGS}
         timing = _run(args, '--worker', 'time', '--shape', shape)
-        times = timing['times']
+        times, wall = timing['cpu'], timing['wall']
         for c in CONFIGS:
-            print(f'{name} {shape:7s} {c:8s} step median {statistics.median(times[c]):7.2f} s '
-                  f'(rounds: {", ".join(f"{t:.2f}" for t in times[c])})  step peak '
+            print(f'{name} {shape:7s} {c:8s} step CPU {statistics.median(times[c]):6.2f} s '
+                  f'(rounds: {", ".join(f"{t:.2f}" for t in times[c])}; wall '
+                  f'{", ".join(f"{t:.2f}" for t in wall[c])})  step peak '
                   f'+{mem[c]["step_peak_mib"]:6.0f} MiB  (rss before {mem[c]["rss_before_mib"]:.0f}'
                   f', maxrss {mem[c]["maxrss_mib"]:.0f} MiB)', flush=True)
         summary.append(
@@ -165,7 +171,7 @@ def main() -> None:
             f'{mem["ours"]["step_peak_mib"] / mem["stock"]["step_peak_mib"]:.2f}x | with_cp vs '
             f'ours: time {100 * (_ratio(times, "ours+cp", "ours") - 1):+.0f}%, step memory '
             f'{100 * (mem["ours+cp"]["step_peak_mib"] / mem["ours"]["step_peak_mib"] - 1):+.0f}%')
-    print(f'\nratios (per-round medians, {timing["threads"]} threads):')
+    print(f'\nratios (CPU time, per-round medians, {timing["threads"]} threads):')
     print('\n'.join(summary))
 
 
