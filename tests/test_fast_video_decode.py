@@ -1,0 +1,88 @@
+"""FastVideoInit + FastVideoDecode give the stock DecordInit + DecordDecode + Resize output."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from mmaction.registry import TRANSFORMS
+from mmcv.transforms import Compose
+
+import mmaction_ext  # noqa: F401
+from mmaction_ext.synthetic.video_io import write_video
+
+
+def _frames(num: int, height: int, width: int) -> np.ndarray:
+    """Smooth frames whose brightness and square position tell the frame index."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    out = np.empty((num, height, width, 3), np.uint8)
+    for t in range(num):
+        frame = np.stack([xx * 150 // width, yy * 150 // height, np.full_like(xx, 4 * t)], -1)
+        x0 = (t * 7) % (width - height // 3)
+        frame[height // 3:2 * height // 3, x0:x0 + height // 3] = 230
+        out[t] = frame
+    return out
+
+
+@pytest.fixture(scope='module')
+def videos(tmp_path_factory):
+    root = tmp_path_factory.mktemp('fast_decode')
+    frames = _frames(48, 144, 256)
+    return dict(gop4=write_video(str(root / 'gop4.mp4'), frames, gop=4),
+                gop250=write_video(str(root / 'gop250.mp4'), frames, gop=250),
+                avi=write_video(str(root / 'kth.avi'), frames[:, :120, :160]))
+
+
+def _run(init: str, decode: list[dict], path: str, seed: int = 0) -> dict:
+    pipeline = Compose([TRANSFORMS.build(t) for t in [
+        dict(type=init), dict(type='SampleFrames', clip_len=6, frame_interval=3, num_clips=1),
+        *decode, dict(type='RandomResizedCrop'), dict(type='Resize', scale=(64, 64),
+                                                       keep_ratio=False)]])
+    np.random.seed(seed)
+    random.seed(seed)
+    return pipeline(dict(filename=path, start_index=0, modality='RGB'))
+
+
+def _pair(path: str, scale: tuple, seed: int = 0) -> tuple[dict, dict]:
+    stock = _run('DecordInit', [dict(type='DecordDecode'), dict(type='Resize', scale=scale)],
+                 path, seed)
+    ours = _run('FastVideoInit', [dict(type='FastVideoDecode', scale=scale)], path, seed)
+    return stock, ours
+
+
+@pytest.mark.parametrize('name', ['gop4', 'gop250'])
+@pytest.mark.parametrize('seed', [0, 1])
+def test_downscaled_decode_matches_stock(videos, name, seed):
+    stock, ours = _pair(videos[name], (-1, 72), seed)
+    assert ours['total_frames'] == stock['total_frames'] == 48
+    np.testing.assert_array_equal(ours['frame_inds'], stock['frame_inds'])
+    for key in ('original_shape', 'img_shape', 'crop_bbox'):
+        assert tuple(ours[key]) == tuple(stock[key]), key
+    np.testing.assert_allclose(ours['scale_factor'], stock['scale_factor'])
+    a, b = np.stack(ours['imgs']).astype(np.float32), np.stack(stock['imgs'])
+    assert a.shape == b.shape == (6, 64, 64, 3)
+    assert np.abs(a - b).mean() < 2.0  # resize filter only
+    # a neighbouring frame would be far off: the tolerance really checks the frame index
+    assert np.abs(a[1:] - b[:-1]).mean() > 4 * np.abs(a - b).mean()
+
+
+def test_upscale_and_avi_take_the_stock_path_exactly(videos):
+    for path, scale in ((videos['gop4'], (-1, 200)), (videos['avi'], (-1, 256))):
+        stock, ours = _pair(path, scale)
+        np.testing.assert_array_equal(np.stack(ours['imgs']), np.stack(stock['imgs']))
+        assert ours['original_shape'] == stock['original_shape']
+
+
+def test_full_size_frames_are_bit_identical_to_decord(videos):
+    """Skipping unsampled non-reference frames must not change the sampled ones."""
+    import decord
+
+    from mmaction_ext.datasets import FastVideoDecode, FastVideoInit
+    inds = np.array([5, 9, 30, 31, 47])
+    for path in (videos['gop4'], videos['gop250']):
+        results = FastVideoInit()(dict(filename=path))
+        results['frame_inds'] = inds
+        ours = FastVideoDecode(scale=(256, 144), keep_ratio=False,
+                               decode_interpolation='POINT')(results)
+        ref = decord.VideoReader(path, num_threads=1).get_batch(inds).asnumpy()
+        np.testing.assert_array_equal(np.stack(ours['imgs']), ref)
