@@ -183,3 +183,49 @@ def test_two_process_ddp_ranks_stay_on_the_same_hand(tiny_havid, tmp_path, idle_
         assert ids0 != ids1, f'both ranks trained on the same sample at iteration {i0}'
     # 6 lh + 4 rh clips, global batch 2: lh lh rh rh lh per epoch, then epoch 2 begins
     assert [t[1] for t in ranks[0]] == ['lh', 'lh', 'rh', 'rh', 'lh', 'lh']
+
+
+@HOOKS.register_module(force=True)
+class HeadSnapshotHook(Hook):
+    """Keep (hand, lh_head weight, rh_head weight) after every training iteration."""
+
+    priority = 'LOWEST'
+
+    def __init__(self) -> None:
+        self.snapshots: list = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        model = runner.model
+        self.snapshots.append((data_batch['data_samples'][0].metainfo['hand'],
+                               model.lh_head.fc_cls.weight.detach().clone(),
+                               model.rh_head.fc_cls.weight.detach().clone()))
+
+
+@pytest.mark.slow
+def test_accumulation_layer_decay_and_ema_leave_the_idle_head_alone(tiny_havid, tmp_path):
+    """Every optimizer step (2 accumulated batches of one hand) moves only that hand's head:
+    AdamW momentum and weight decay must not touch the idle one."""
+    cfg = tiny_config(tiny_havid, str(tmp_path / 'acc'), max_epochs=2,
+                      custom_hooks=[dict(type='HeadSnapshotHook'),
+                                    dict(type='EMAHook', momentum=0.01, begin_iter=2)])
+    cfg['model']['backbone'] = dict(type='MAEVisionTransformer',
+                                    arch=dict(embed_dims=32, depth=2, num_heads=2),
+                                    img_size=32, num_frames=4, drop_path_rate=0.1)
+    cfg['optim_wrapper'] = dict(
+        optimizer=dict(type='AdamW', lr=1e-2, weight_decay=0.5), accumulative_counts=2,
+        constructor='LearningRateDecayOptimizerConstructor',
+        paramwise_cfg=dict(decay_rate=0.9, decay_type='layer_wise', num_layers=2),
+        clip_grad=dict(max_norm=1.0))
+    runner = _run(cfg)
+    groups = runner.optim_wrapper.optimizer.param_groups
+    assert len({g['lr'] for g in groups}) >= 3, 'layer-wise lr decay not applied'
+    snaps = next(h for h in runner.hooks if isinstance(h, HeadSnapshotHook)).snapshots
+    # schedule lh lh rh rh lh | lh lh rh rh lh; steps after iterations 1, 3, 5, 7, 9
+    windows = [(2, 3), (4, 5)]  # windows whose two batches share a hand (after the first)
+    for first, last in windows:
+        hand = snaps[last][0]
+        assert snaps[first][0] == hand
+        before = snaps[first - 1]
+        idle, active = (2, 1) if hand == 'lh' else (1, 2)
+        assert torch.equal(snaps[last][idle], before[idle]), f'idle head moved ({hand} step)'
+        assert not torch.equal(snaps[last][active], before[active])
