@@ -112,28 +112,37 @@ def _trace(work_dir: str, rank: int = 0) -> list[tuple[int, str, str]]:
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_exactly(tiny_havid, tmp_path):
-    """10 iterations in one go == killed after 7 (checkpoint at 6) then resumed."""
-    full = _run(tiny_config(tiny_havid, str(tmp_path / 'full')))
+@pytest.mark.parametrize('interval', [3, 5])
+def test_killed_run_resumes_exactly(tiny_havid, tmp_path, interval):
+    """10 iterations in one go == killed after 7 then resumed from the last checkpoint:
+    iteration 6 (mid-epoch, inside a block of left-hand batches) or 5 (an epoch's last
+    batch, saved before the epoch-end hooks ran)."""
+    full_cfg = tiny_config(tiny_havid, str(tmp_path / 'full'))
+    full_cfg['default_hooks']['checkpoint']['interval'] = interval
+    full = _run(full_cfg)
     assert full.iter == 10 and full.epoch == 2
     killed_dir = str(tmp_path / 'killed')
     cfg = tiny_config(tiny_havid, killed_dir,
                       custom_hooks=[dict(type='HandTraceHook'), dict(type='KillAtIterHook', at=7)])
+    cfg['default_hooks']['checkpoint']['interval'] = interval
     with pytest.raises(SimulatedKill):
         _run(cfg)
-    ckpt = os.path.join(killed_dir, 'iter_6.pth')
+    saved = 7 // interval * interval
+    ckpt = os.path.join(killed_dir, f'iter_{saved}.pth')
     state = torch.load(ckpt, weights_only=False)
-    assert state['meta']['iter'] == 6 and state['alternation']['next_iter'] == 6
-    # iteration 6 is the 2nd batch of epoch 2, inside a block of left-hand batches
-    resumed = _run(tiny_config(tiny_havid, killed_dir), resume_from=ckpt)
+    assert state['meta']['iter'] == saved and state['alternation']['next_iter'] == saved
+    resumed_cfg = tiny_config(tiny_havid, killed_dir)
+    resumed_cfg['default_hooks']['checkpoint']['interval'] = interval
+    resumed = _run(resumed_cfg, resume_from=ckpt)
     assert resumed.iter == 10
     trace_full, trace_resumed = _trace(str(tmp_path / 'full')), _trace(killed_dir)
-    # (0-based) the killed run did iterations 0-6, the resumed run 6-9: iteration 6 is
-    # redone from the checkpoint, nothing else is replayed or skipped
+    # (0-based) the killed run did iterations 0-6, the resumed run saved..9: nothing else
+    # is replayed or skipped
     assert [t[0] for t in trace_resumed] == [str(i) for i in range(0, 7)] + \
-        [str(i) for i in range(6, 10)]
-    assert trace_resumed[:6] + trace_resumed[7:] == trace_full
-    assert trace_full[5][1] == trace_full[6][1] == 'lh'  # resumed mid-alternation
+        [str(i) for i in range(saved, 10)]
+    assert trace_resumed[:saved] + trace_resumed[7:] == trace_full
+    if saved == 6:
+        assert trace_full[5][1] == trace_full[6][1] == 'lh'  # resumed mid-alternation
     for key, value in full.model.state_dict().items():
         assert torch.equal(resumed.model.state_dict()[key], value), key
 

@@ -138,13 +138,15 @@ class AlternatingTrainLoop(EpochBasedTrainLoop):
         sampler = self.hand_sampler
         sampler.set_epoch(self._epoch)
         start = self._iter - self._epoch * len(sampler)
-        if not 0 <= start < len(sampler):
+        # start == len: saved after the epoch's last batch, before its epoch-end hooks
+        if not 0 <= start <= len(sampler):
             raise RuntimeError(f'iteration {self._iter} is not inside epoch {self._epoch} '
                                f'of {len(sampler)} batches')
         if start:
             sampler.set_start(start)
-            print_log(f'Epoch(train) [{self._epoch + 1}] resuming at batch {start + 1}/'
-                      f'{len(sampler)} on hand {sampler.order[start]}', logger='current')
+            where = (f'batch {start + 1}/{len(sampler)} on hand {sampler.order[start]}'
+                     if start < len(sampler) else 'its end (epoch-end hooks only)')
+            print_log(f'Epoch(train) [{self._epoch + 1}] resuming at {where}', logger='current')
         iterator = iter(self.dataloader)
         if self._pending_rng is not None:
             restore_rng_state(self._pending_rng)
