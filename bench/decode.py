@@ -5,7 +5,8 @@
 Each pipeline is SampleFrames 16x4 + Resize(-1, 256) + RandomResizedCrop + Resize(224, 224)
 behind a decoder: ``decord`` (DecordInit/DecordDecode, the stock default), ``pyav``
 (PyAVInit/PyAVDecode), ``opencv`` (OpenCVInit/OpenCVDecode) and ``ours``
-(FastVideoInit/FastVideoDecode, which replaces the decoder and the first Resize).
+(FastVideoInit/FastVideoDecode, which replaces the decoder and the first Resize) and
+``ours+lf`` (the same with ``skip_loop_filter=True``: faster, not exact).
 Videos are generated once into ``--cache`` (textured background, moving squares, light
 noise; H.264 CRF 18 via PyAV, about 2 Mbit/s at 720p): 720p and 1080p .mp4 with keyframe
 intervals 12 and 250, and a KTH-size 160x120 MJPG .avi.
@@ -14,7 +15,7 @@ One process, one clip at a time. Each repetition draws one seed and runs every p
 once with it (same frame indices and crop), in rotating order, so a shared machine's load
 hits all sides alike. clips/s = 1 / median time; ratio = median over repetitions of
 stock-decord time / pipeline time. ``diff`` is the mean absolute difference (0-255) of
-ours' 224x224 output from stock decord's on the same seed.
+ours' (and ours+lf's) 224x224 output from stock decord's on the same seed.
 """
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ DECODERS = {
                dict(type='Resize', scale=(-1, 256))],
     'ours': [dict(type='FastVideoInit'), dict(type='SampleFrames', clip_len=16,
              frame_interval=4, num_clips=1), dict(type='FastVideoDecode', scale=(-1, 256))],
+    'ours+lf': [dict(type='FastVideoInit'), dict(type='SampleFrames', clip_len=16,
+                frame_interval=4, num_clips=1),
+                dict(type='FastVideoDecode', scale=(-1, 256), skip_loop_filter=True)],
 }
 AUGMENT = [dict(type='RandomResizedCrop'), dict(type='Resize', scale=(224, 224),
                                                  keep_ratio=False)]
@@ -101,30 +105,32 @@ def run_video(path: str, decoders: list[str], reps: int) -> dict:
     for d in decoders:
         once(d, 0)  # warm-up: imports, codec set-up
     times = {d: [] for d in decoders}
-    diffs = []
+    diffs = {'ours': [], 'ours+lf': []}
     for r in range(reps):
         outs = {}
         for d in decoders[r % len(decoders):] + decoders[:r % len(decoders)]:
             seconds, outs[d] = once(d, 1000 + r)
             times[d].append(seconds)
-        if 'ours' in outs and 'decord' in outs:
-            if outs['ours'].shape != outs['decord'].shape:
-                raise AssertionError(f'{path}: shapes differ {outs["ours"].shape} '
+        for d in ('ours', 'ours+lf'):
+            if d not in outs:
+                continue
+            if outs[d].shape != outs['decord'].shape:
+                raise AssertionError(f'{path}: shapes differ {outs[d].shape} '
                                      f'{outs["decord"].shape}')
-            diffs.append(float(np.abs(outs['ours'].astype(np.float32) - outs['decord']).mean()))
+            diffs[d].append(float(np.abs(outs[d].astype(np.float32) - outs['decord']).mean()))
     result = {}
     for d in decoders:
         ratio = statistics.median(s / t for s, t in zip(times['decord'], times[d]))
         result[d] = dict(clips_per_s=1 / statistics.median(times[d]), ratio=ratio,
                          times=times[d])
-    result['diff'] = statistics.median(diffs) if diffs else None
+    result['diff'] = {d: statistics.median(v) for d, v in diffs.items() if v}
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--quick', action='store_true',
-                        help='720p and KTH-size videos only, decord/opencv/ours, 5 repetitions')
+                        help='720p and KTH-size videos only, no PyAV pipeline, 5 repetitions')
     parser.add_argument('--reps', type=int, default=None, help='timed repetitions per video')
     parser.add_argument('--videos', default=None, help='comma-separated names (see VIDEOS)')
     parser.add_argument('--decoders', default=None, help='comma-separated, from ' +
@@ -138,14 +144,14 @@ def main() -> None:
     names = args.videos.split(',') if args.videos else [v[0] for v in VIDEOS
                                                           if not args.quick or v[0] in QUICK]
     decoders = (args.decoders.split(',') if args.decoders else
-                ['decord', 'opencv', 'ours'] if args.quick else list(DECODERS))
+                ['decord', 'opencv', 'ours', 'ours+lf'] if args.quick else list(DECODERS))
     if 'decord' not in decoders:
         decoders.insert(0, 'decord')  # ratios are against it
     reps = args.reps or (5 if args.quick else 9)
     spec = {v[0]: v for v in VIDEOS}
     results = {}
     print(f'{"video":22s} ' + ' '.join(f'{d + " clips/s (x)":>24s}' for d in decoders)
-          + '  ours diff', flush=True)
+          + '  diff (ours, ours+lf)', flush=True)
     for name in names:
         if name not in spec:
             raise SystemExit(f'unknown video {name!r}; choose from {", ".join(spec)}')
@@ -153,8 +159,8 @@ def main() -> None:
         res = results[name] = run_video(path, decoders, reps)
         cells = ' '.join(f'{res[d]["clips_per_s"]:15.2f} ({res[d]["ratio"]:4.2f}x)'
                          for d in decoders)
-        diff = f'{res["diff"]:.2f}' if res['diff'] is not None else '-'
-        print(f'{name:22s} {cells}  {diff:>9s}', flush=True)
+        diff = ', '.join(f'{v:.2f}' for v in res['diff'].values())
+        print(f'{name:22s} {cells}  {diff}', flush=True)
     print(f'(1 process, OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "unset")}, '
           f'{reps} interleaved repetitions; x = median ratio of stock-decord time / time)')
     if args.json:

@@ -86,3 +86,15 @@ def test_full_size_frames_are_bit_identical_to_decord(videos):
                                decode_interpolation='POINT')(results)
         ref = decord.VideoReader(path, num_threads=1).get_batch(inds).asnumpy()
         np.testing.assert_array_equal(np.stack(ours['imgs']), ref)
+
+
+def test_truncated_avi_matches_safe_decord_init(videos, tmp_path):
+    """A cut-short AVI (like KTH's person01_boxing_d4): decord's frame count rules."""
+    data = open(videos['avi'], 'rb').read()
+    cut = tmp_path / 'cut.avi'
+    cut.write_bytes(data[:len(data) * 2 // 3])
+    stock = _run('SafeDecordInit', [dict(type='DecordDecode'), dict(type='Resize',
+                                                                    scale=(-1, 256))], str(cut))
+    ours = _run('FastVideoInit', [dict(type='FastVideoDecode', scale=(-1, 256))], str(cut))
+    assert ours['total_frames'] == stock['total_frames'] < 48
+    np.testing.assert_array_equal(np.stack(ours['imgs']), np.stack(stock['imgs']))

@@ -1,6 +1,8 @@
 """Decode only the sampled frames, straight at the size the pipeline resizes them to."""
 from __future__ import annotations
 
+import os.path as osp
+
 import mmcv
 import numpy as np
 from mmaction.datasets.transforms import DecordDecode, Resize
@@ -28,33 +30,43 @@ class FastVideoDecode(Resize):
     file whose timestamps do not give every sampled frame fall back to decord and the
     stock ``Resize``.
 
+    ``skip_loop_filter=True`` also skips H.264's deblocking filter: about 1.4x faster
+    decoding, but no longer exact: the error builds up from each keyframe (mean 0.1 at
+    keyframe interval 12, about 1 of 255 150 frames after a keyframe in our tests) and
+    grows with coarser quantisation. Off by default.
+
     Args:
         scale: as ``Resize``, e.g. ``(-1, 256)`` for a short side of 256.
         keep_ratio: as ``Resize``.
         interpolation: ``mmcv.imresize`` interpolation for the fallback path.
         decode_interpolation: libswscale filter for the fast path.
+        skip_loop_filter: trade exactness for speed as described above.
     """
 
     def __init__(self, scale=(-1, 256), keep_ratio: bool = True,
-                 interpolation: str = 'bilinear', decode_interpolation: str = 'AREA') -> None:
+                 interpolation: str = 'bilinear', decode_interpolation: str = 'AREA',
+                 skip_loop_filter: bool = False) -> None:
         super().__init__(scale, keep_ratio=keep_ratio, interpolation=interpolation)
         self.decode_interpolation = decode_interpolation
+        self.skip_loop_filter = skip_loop_filter
         self._decord = DecordDecode()
 
     def transform(self, results: dict) -> dict:
         if results['frame_inds'].ndim != 1:
             results['frame_inds'] = np.squeeze(results['frame_inds'])
         reader = results['video_reader']
+        container = reader if _is_pyav(reader) else _open_local(results.get('filename'))
         imgs = None
-        if _is_pyav(reader):
+        if container is not None:
             try:
-                imgs, shape = self._decode_pyav(reader, results['frame_inds'])
+                imgs, shape = self._decode_pyav(container, results['frame_inds'])
             finally:
-                reader.close()
-        if imgs is None:
-            if _is_pyav(reader):  # sampled frames not all found by timestamp
+                container.close()
+        if imgs is None:  # a decord reader, or sampled frames not all found by timestamp
+            if _is_pyav(reader):
                 import decord
-                results['video_reader'] = decord.VideoReader(results['filename'], num_threads=1)
+                reader = decord.VideoReader(results['filename'], num_threads=1)
+            results['video_reader'] = reader
             results = self._decord.transform(results)
         else:
             results.update(imgs=imgs, original_shape=shape, img_shape=shape, video_reader=None)
@@ -68,6 +80,8 @@ class FastVideoDecode(Resize):
     def _decode_pyav(self, container, frame_inds: np.ndarray):
         stream = container.streams.video[0]
         ctx = stream.codec_context
+        if self.skip_loop_filter:
+            ctx.options = dict(ctx.options, skip_loop_filter='all')  # before the codec opens
         full = (ctx.height, ctx.width)
         new_w, new_h = self._target_size(ctx.width, ctx.height)
         upscale = new_w > ctx.width or new_h > ctx.height
@@ -103,7 +117,24 @@ class FastVideoDecode(Resize):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(scale={self.scale}, keep_ratio={self.keep_ratio}, '
-                f'decode_interpolation={self.decode_interpolation!r})')
+                f'decode_interpolation={self.decode_interpolation!r}, '
+                f'skip_loop_filter={self.skip_loop_filter})')
+
+
+def _open_local(filename: str | None):
+    """A PyAV container for a local file (e.g. an AVI whose frames decord counted)."""
+    import av
+    if not filename or not osp.isfile(filename):
+        return None
+    try:
+        container = av.open(filename)
+    except av.FFmpegError:
+        return None
+    if not container.streams.video or not container.streams.video[0].average_rate:
+        container.close()
+        return None
+    container.streams.video[0].codec_context.thread_count = 1
+    return container
 
 
 def _is_pyav(reader) -> bool:
