@@ -76,16 +76,33 @@ class AlternatingTrainLoop(EpochBasedTrainLoop):
         """What a checkpoint needs to continue exactly: schedule identity, RNG states.
 
         The position itself is the checkpoint's ``meta.iter`` (batches per epoch are
-        constant), stored again here as ``next_iter`` to detect a mismatched resume.
+        constant); :class:`AlternationStateHook` stores it again as ``next_iter`` to
+        detect a mismatched resume.
         """
         sampler = self.hand_sampler
         return dict(seed=sampler.seed, batches_per_epoch=len(sampler),
                     switch_every=sampler.switch_every, schedule=sampler.schedule,
                     hand_samples={h: len(i) for h, i in sampler.hand_indices.items()},
-                    global_batch=sampler.global_batch, next_iter=self._iter + 1,
-                    rng=capture_rng_state())
+                    global_batch=sampler.global_batch, rng=capture_rng_state())
+
+    def _align_epoch(self) -> None:
+        """Make ``epoch`` hold ``iter``: 0 <= iter - epoch * len <= len.
+
+        ``len`` (an epoch's last batch was trained, its epoch-end hooks not yet run) is
+        what an iteration checkpoint saved at an epoch's end gives. A checkpoint saved
+        outside the loop may count epochs otherwise: then the iteration alone fixes the
+        position (batches per epoch are constant).
+        """
+        per_epoch = len(self.hand_sampler)
+        if 0 <= self._iter - self._epoch * per_epoch <= per_epoch:
+            return
+        epoch = self._iter // per_epoch
+        print_log(f'iteration {self._iter} is not inside epoch {self._epoch + 1}; '
+                  f'continuing in epoch {epoch + 1}', logger='current', level=logging.WARNING)
+        self._epoch = epoch
 
     def _apply_resumed_state(self) -> None:
+        self._align_epoch()
         state = self.state_hook.loaded
         self.state_hook.loaded = None
         if self._iter == 0:
@@ -137,11 +154,7 @@ class AlternatingTrainLoop(EpochBasedTrainLoop):
         self.runner.model.train()
         sampler = self.hand_sampler
         sampler.set_epoch(self._epoch)
-        start = self._iter - self._epoch * len(sampler)
-        # start == len: saved after the epoch's last batch, before its epoch-end hooks
-        if not 0 <= start <= len(sampler):
-            raise RuntimeError(f'iteration {self._iter} is not inside epoch {self._epoch} '
-                               f'of {len(sampler)} batches')
+        start = self._iter - self._epoch * len(sampler)  # see _align_epoch
         if start:
             sampler.set_start(start)
             where = (f'batch {start + 1}/{len(sampler)} on hand {sampler.order[start]}'

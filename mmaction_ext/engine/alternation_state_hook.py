@@ -52,7 +52,7 @@ class AlternationStateHook(Hook):
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         state_dict = getattr(runner.train_loop, 'alternation_state_dict', None)
         if state_dict is not None:
-            checkpoint[STATE_KEY] = state_dict()
+            checkpoint[STATE_KEY] = dict(state_dict(), next_iter=checkpoint['meta']['iter'])
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self.loaded = checkpoint.get(STATE_KEY)
