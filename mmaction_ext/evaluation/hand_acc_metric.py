@@ -51,13 +51,15 @@ def save_confusion_png(matrix: np.ndarray, path: str, title: str,
     image = ax.imshow(norm, cmap='Blues', vmin=0, vmax=1)
     fig.colorbar(image, ax=ax, fraction=0.046)
     ax.set(title=title, xlabel='predicted', ylabel='true')
-    if class_names is not None and n <= 40:
-        ax.set_xticks(range(n), class_names, rotation=90, fontsize=6)
-        ax.set_yticks(range(n), class_names, fontsize=6)
+    if n <= 40:
+        labels = list(class_names) if class_names is not None else [str(i) for i in range(n)]
+        ax.set_xticks(range(n), labels, rotation=90, fontsize=6)
+        ax.set_yticks(range(n), labels, fontsize=6)
     if n <= 12:
         for i in range(n):
             for j in range(n):
-                ax.text(j, i, int(matrix[i, j]), ha='center', va='center', fontsize=7)
+                ax.text(j, i, int(matrix[i, j]), ha='center', va='center', fontsize=7,
+                        color='white' if norm[i, j] > 0.5 else 'black')
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=100)
