@@ -5,6 +5,7 @@ import glob
 import os.path as osp
 from typing import Callable, Sequence, Union
 
+import numpy as np
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 
@@ -172,7 +173,6 @@ class HAViDDataset(BaseActionDataset):
 
     def _rand_another(self) -> int:
         """A replacement for a failed training sample, drawn from the same hand."""
-        import numpy as np
         hand = self._refetch_hand
         while True:
             idx = int(np.random.randint(0, len(self)))
