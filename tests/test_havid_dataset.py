@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
 
@@ -113,3 +114,13 @@ def test_layout_errors(havid_roots, tmp_path):
         HAViDDataset(havid_roots['dual_hand'], 'train', pipeline=[], layout='other')
     with pytest.raises(ValueError, match='hands must be'):
         HAViDDataset(havid_roots['dual_hand'], 'train', pipeline=[], hands=['left'])
+
+
+def test_failed_training_sample_is_replaced_from_the_same_hand(havid_roots):
+    def drop_first(results):
+        return None if results['sample_idx'] in (0, 6) else results
+    ds = HAViDDataset(havid_roots['dual_hand'], 'train', pipeline=[drop_first])
+    np.random.seed(0)
+    for idx, hand in [(0, 'lh')] * 10 + [(6, 'rh')] * 10:
+        out = ds[idx]
+        assert out['hand'] == hand and out['sample_idx'] not in (0, 6)
