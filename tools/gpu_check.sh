@@ -39,10 +39,11 @@ pin() {  # version of $1 from requirements/pins.txt, else from this interpreter'
 
 if [ "$mode" = download ]; then
   # What the GPU image lacks (it has torch, timm, einops, opencv-python-headless, matplotlib,
-  # rich, pyyaml, numpy, scipy, zipp). mmengine's unpinned needs take this venv's versions.
+  # rich, pyyaml, numpy, scipy, zipp). mmengine's unpinned needs take this venv's versions;
+  # setuptools<82 for the pkg_resources that mmengine needs for 'mmaction::' config bases.
   pkgs=()
   for p in mmengine mmcv-lite mmaction2 decord importlib-metadata addict yapf termcolor \
-           platformdirs lazy-importer; do pkgs+=("$(pin "$p")"); done
+           platformdirs lazy-importer setuptools; do pkgs+=("$(pin "$p")"); done
   mkdir -p .whl
   "$py" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
     --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
