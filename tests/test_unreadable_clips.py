@@ -87,3 +87,30 @@ def test_kth_dataset_follows_the_policy(tmp_path):
     test = KTHDataset(test_mode=True, **common)
     with pytest.raises(UnreadableClipError, match='person04_boxing_d1_uncomp.avi'):
         test[3]
+
+
+def test_havid_dataset_replaces_an_unreadable_clip_with_one_of_the_same_hand(tmp_path):
+    from mmaction_ext.datasets import HAViDDataset
+    init_default_scope('mmaction')
+    rng = np.random.default_rng(2)
+    for hand, count in (('lh', 3), ('rh', 3)):
+        videos = tmp_path / f'{hand}_v0' / 'videos'
+        videos.mkdir(parents=True)
+        lines = []
+        for i in range(count):
+            name = f'{hand}{i}.avi'
+            if hand == 'lh' and i == 0:
+                (videos / name).write_bytes(b'')  # unreadable
+            else:
+                write_video(str(videos / name), render_clip([((0, 0, 64, 64), 0)], 2, 8, 64,
+                                                            64, rng))
+            lines.append(f'{name} 0')
+        (tmp_path / f'{hand}_v0' / 'train_list_video.txt').write_text('\n'.join(lines))
+    train = HAViDDataset(str(tmp_path), 'train', PIPELINE, max_skip_fraction=0.5)
+    for _ in range(5):  # the random replacement is always a left-hand clip
+        sample = train[0]
+        assert os.path.basename(sample['filename']).startswith('lh')
+        assert sample['filename'] != str(tmp_path / 'lh_v0' / 'videos' / 'lh0.avi')
+    test = HAViDDataset(str(tmp_path), 'train', PIPELINE, test_mode=True)
+    with pytest.raises(UnreadableClipError, match='lh0.avi'):
+        test[0]

@@ -9,6 +9,8 @@ import numpy as np
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 
+from .unreadable_clips import SkipUnreadableClipsMixin
+
 HANDS = ('lh', 'rh')
 
 
@@ -78,7 +80,7 @@ def read_clip_list(path: str, video_dir: str, num_classes: int | None = None,
 
 
 @DATASETS.register_module()
-class HAViDDataset(BaseActionDataset):
+class HAViDDataset(SkipUnreadableClipsMixin, BaseActionDataset):
     """Both hands' clip lists of one HA-ViD split, each sample tagged with its hand.
 
     The left- and right-hand lists are different clips with different counts; they are
@@ -102,6 +104,9 @@ class HAViDDataset(BaseActionDataset):
         ann_files / video_dirs: per hand, explicit list files / video folders that
             override the layout.
         check_files: check that every listed video exists (errors name file and line).
+        skip_unreadable, max_skip_fraction: what training does with a clip that cannot
+            be decoded (see ``SkipUnreadableClipsMixin``; the replacement comes from the
+            same hand); evaluation always raises, naming the file.
     """
 
     def __init__(self, data_root: str, split: str, pipeline: list[Union[dict, Callable]],
@@ -165,7 +170,7 @@ class HAViDDataset(BaseActionDataset):
         """Run the pipeline, then tag the packed sample with ``hand`` and ``sample_idx``."""
         info = self.get_data_info(idx)
         self._refetch_hand = info['hand']
-        results = self.pipeline(info)
+        results = super().prepare_data(idx)  # unreadable clips: counted skip or error
         if results is not None and 'data_samples' in results:
             results['data_samples'].set_metainfo(
                 dict(hand=info['hand'], sample_idx=info['sample_idx']))

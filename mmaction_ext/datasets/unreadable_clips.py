@@ -24,15 +24,16 @@ class SkipUnreadableClipsMixin:
     Args:
         skip_unreadable (bool): in training, replace an unreadable clip by another random
             one (MMEngine's refetch) instead of failing. Defaults to True.
-        max_skip_fraction (float): fail once more than this fraction of the dataset has
-            been skipped (counted per data-loading process). Defaults to 0.01.
+        max_skip_fraction (float): fail once more than this fraction of the dataset's
+            distinct files proved unreadable (counted per data-loading process).
+            Defaults to 0.01.
     """
 
     def __init__(self, *args, skip_unreadable: bool = True, max_skip_fraction: float = 0.01,
                  **kwargs) -> None:
         self.skip_unreadable = skip_unreadable
         self.max_skip_fraction = max_skip_fraction
-        self.skipped_clips: list[str] = []
+        self.skipped_clips: list[str] = []  # distinct files, in the order first seen
         super().__init__(*args, **kwargs)
 
     def prepare_data(self, idx: int):
@@ -46,7 +47,8 @@ class SkipUnreadableClipsMixin:
                 raise UnreadableClipError(
                     f'cannot read {filename} ({reason}). Re-encode or replace the file, or '
                     f'remove it from the list; evaluation never skips clips.') from err
-            self.skipped_clips.append(filename)
+            if filename not in self.skipped_clips:
+                self.skipped_clips.append(filename)
             limit = max(1, int(self.max_skip_fraction * len(self)))
             print_log(f'skipping unreadable training clip {filename} ({reason}); '
                       f'{len(self.skipped_clips)} skipped in this loader process '
