@@ -98,3 +98,18 @@ def test_truncated_avi_matches_safe_decord_init(videos, tmp_path):
     ours = _run('FastVideoInit', [dict(type='FastVideoDecode', scale=(-1, 256))], str(cut))
     assert ours['total_frames'] == stock['total_frames'] < 48
     np.testing.assert_array_equal(np.stack(ours['imgs']), np.stack(stock['imgs']))
+
+
+def test_clip_longer_than_video_wraps_like_stock(videos):
+    """16x4 on 48 frames: SampleFrames wraps indices round (unsorted, repeated)."""
+    import decord
+
+    from mmaction_ext.datasets import FastVideoDecode, FastVideoInit
+    inds = np.array([40, 44, 0, 4, 8, 0, 40])
+    for path in (videos['gop4'], videos['gop250']):
+        results = FastVideoInit()(dict(filename=path))
+        results['frame_inds'] = inds
+        ours = np.stack(FastVideoDecode(scale=(256, 144), keep_ratio=False,
+                                        decode_interpolation='POINT')(results)['imgs'])
+        ref = decord.VideoReader(path, num_threads=1).get_batch(inds).asnumpy()
+        np.testing.assert_array_equal(ours, ref)
