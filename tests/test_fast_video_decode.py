@@ -113,3 +113,16 @@ def test_clip_longer_than_video_wraps_like_stock(videos):
                                         decode_interpolation='POINT')(results)['imgs'])
         ref = decord.VideoReader(path, num_threads=1).get_batch(inds).asnumpy()
         np.testing.assert_array_equal(ours, ref)
+
+
+def test_damaged_video_error_names_the_file(videos, tmp_path):
+    data = bytearray(open(videos['gop4'], 'rb').read())
+    for offset in range(len(data) // 8, len(data) // 2, len(data) // 8):  # frames, not index
+        data[offset:offset + 2000] = bytes(2000)
+    bad = tmp_path / 'damaged.mp4'
+    bad.write_bytes(bytes(data))
+    from mmaction_ext.datasets import FastVideoDecode, FastVideoInit
+    results = FastVideoInit()(dict(filename=str(bad)))
+    results['frame_inds'] = np.arange(0, results['total_frames'], 2)
+    with pytest.raises(RuntimeError, match=r'damaged\.mp4: cannot decode .* re-encode'):
+        FastVideoDecode(scale=(-1, 72))(results)

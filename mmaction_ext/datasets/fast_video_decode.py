@@ -58,16 +58,26 @@ class FastVideoDecode(Resize):
         container = reader if _is_pyav(reader) else _open_local(results.get('filename'))
         imgs = None
         if container is not None:
+            import av
             try:
                 imgs, shape = self._decode_pyav(container, results['frame_inds'])
+            except av.FFmpegError:
+                imgs = None  # damaged data: decord decodes (or reports) it the stock way
             finally:
                 container.close()
-        if imgs is None:  # a decord reader, or sampled frames not all found by timestamp
+        if imgs is None:  # no PyAV reader, frames not all found by timestamp, or damage
             if _is_pyav(reader):
                 import decord
                 reader = decord.VideoReader(results['filename'], num_threads=1)
             results['video_reader'] = reader
-            results = self._decord.transform(results)
+            try:
+                results = self._decord.transform(results)
+            except Exception as err:  # decord's errors name neither the file nor a remedy
+                raise RuntimeError(
+                    f"{results.get('filename')}: cannot decode frames "
+                    f"{results['frame_inds'].tolist()} ({err}). The file looks damaged: "
+                    're-encode it (e.g. ffmpeg -i IN -c:v libx264 OUT.mp4) or drop it from '
+                    'the list.') from err
         else:
             results.update(imgs=imgs, original_shape=shape, img_shape=shape, video_reader=None)
         return super().transform(results)
