@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import glob
 import os.path as osp
+import re
 from typing import Callable, Sequence, Union
 
 import numpy as np
@@ -35,6 +36,27 @@ def _hand_folders(data_root: str, layout: str, hand: str, split: str, view: int,
     raise ValueError(f"layout must be 'dual_hand' or 'authors', got {layout!r}")
 
 
+def _named_hand(path: str) -> str | None:
+    """The hand named by the innermost path component that names one (``lh_v0``, ``rh_x``)."""
+    for part in reversed(osp.normpath(path).split(osp.sep)):
+        found = {h for h in HANDS if re.search(rf'(^|[^a-z]){h}([^a-z]|$)', part.lower())}
+        if len(found) == 1:
+            return found.pop()
+        if found:
+            return None  # names both hands: no opinion
+    return None
+
+
+def _check_hand_paths(hand: str, list_file: str, video_dir: str) -> None:
+    """Refuse a hand reading the other hand's files: its head would learn the wrong hand."""
+    for what, path in (('clip list', list_file), ('video folder', video_dir)):
+        named = _named_hand(path)
+        if named is not None and named != hand:
+            raise HAViDListError(
+                f'{hand} {what} {path} names the other hand ({named}); check '
+                f'ann_files/video_dirs[{hand!r}] (or rename the folder if this is intended)')
+
+
 def read_label_map(path: str) -> list[str]:
     """Class names, one per line (an optional leading ``<index> `` must count from 0)."""
     names = []
@@ -58,6 +80,7 @@ def read_clip_list(path: str, video_dir: str, num_classes: int | None = None,
     if not osp.isfile(path):
         raise HAViDListError(f'clip list not found: {path}')
     clips = []
+    first_line: dict[str, int] = {}  # relative path -> line it was first listed on
     with open(path) as f:
         for lineno, line in enumerate(f, 1):
             fields = line.split()
@@ -69,13 +92,21 @@ def read_clip_list(path: str, video_dir: str, num_classes: int | None = None,
             label = int(fields[1])
             if label < 0 or (num_classes is not None and label >= num_classes):
                 raise HAViDListError(
-                    f'{path}:{lineno}: label {label} outside [0, {num_classes})')
+                    f'{path}:{lineno}: label {label} outside [0, {num_classes}); fix the '
+                    'label, or num_classes/label_map if the head really has more classes')
             filename = osp.join(video_dir, fields[0])
             if check_files and not osp.isfile(filename):
-                raise HAViDListError(f'{path}:{lineno}: video not found: {filename}')
+                raise HAViDListError(f'{path}:{lineno}: video not found: {filename}; fix '
+                                     'the line or video_dirs, or remove the line')
+            if fields[0] in first_line:  # it would count twice in training and in the metric
+                raise HAViDListError(
+                    f'{path}:{lineno}: {fields[0]} is already listed on line '
+                    f'{first_line[fields[0]]}; remove one of the two lines')
+            first_line[fields[0]] = lineno
             clips.append((filename, label))
     if not clips:
-        raise HAViDListError(f'{path}: no clips')
+        raise HAViDListError(f'{path}: no clips (the list is empty); point ann_files or '
+                             'data_root at the right list')
     return clips
 
 
@@ -138,7 +169,7 @@ class HAViDDataset(SkipUnreadableClipsMixin, BaseActionDataset):
 
     def load_data_list(self) -> list[dict]:
         """Read each hand's list; record per-hand classes and counts in ``metainfo``."""
-        data_list, classes, counts = [], {}, {}
+        data_list, classes, counts, list_files = [], {}, {}, {}
         for hand in self.hands:
             num_classes = self.hand_num_classes.get(hand)
             if hand in self.label_maps:
@@ -149,9 +180,16 @@ class HAViDDataset(SkipUnreadableClipsMixin, BaseActionDataset):
                         f'num_classes[{hand!r}] = {num_classes}')
                 num_classes = len(classes[hand])
             list_file, video_dir = self._sources(hand)
+            _check_hand_paths(hand, list_file, video_dir)
+            list_files[hand] = list_file
             clips = read_clip_list(list_file, video_dir, num_classes, self.check_files)
             counts[hand] = len(clips)
             data_list += [dict(filename=f, label=label, hand=hand) for f, label in clips]
+        if len(list_files) == 2 and osp.realpath(list_files['lh']) == osp.realpath(
+                list_files['rh']):
+            raise HAViDListError(
+                f"both hands read the same clip list: lh {list_files['lh']}, rh "
+                f"{list_files['rh']}; give each hand its own list (ann_files)")
         self._metainfo.update(hands=self.hands, hand_counts=counts)
         if classes:
             self._metainfo['classes'] = classes

@@ -44,7 +44,8 @@ class KTHDataset(SkipUnreadableClipsMixin, BaseActionDataset):
         sequences_file: ``00sequences.txt``; gives one sample per sub-sequence, with
             ``frame_range`` (1-based, inclusive) for the ``ConfineFrameRange`` transform,
             which the pipeline must then contain.
-        check_files: raise if an expected video is missing (tree mode only).
+        check_files: raise if an expected (tree mode) or listed (list mode) video is
+            missing.
         skip_unreadable, max_skip_fraction: what training does with a clip that cannot
             be decoded (see ``SkipUnreadableClipsMixin``); evaluation always raises.
 
@@ -120,10 +121,17 @@ class KTHDataset(SkipUnreadableClipsMixin, BaseActionDataset):
 
     def _read_list_file(self, path: str) -> list:
         entries = []
+        first_line: dict[tuple, int] = {}  # (relpath, start, end) -> first line listing it
+        video_root = self.data_prefix.get('video', '') or ''
         for number, line in enumerate(list_from_file(path), start=1):
             if not line.strip():
                 continue
             where = f'{path}:{number}'
+            key = tuple(line.split()[:1] + line.split()[2:])
+            if key in first_line:  # it would count twice in training and in the metric
+                raise KTHFormatError(f'{where}: {line.strip()!r} repeats line '
+                                     f'{first_line[key]}; remove one of the two lines')
+            first_line[key] = number
             parts = line.split()
             if len(parts) not in (2, 4) or not all(p.lstrip('-').isdigit() for p in parts[1:]):
                 raise KTHFormatError(f'{where}: expected "<relpath> <label>" or '
@@ -140,7 +148,14 @@ class KTHDataset(SkipUnreadableClipsMixin, BaseActionDataset):
                                          'starts before frame 1')
                 frame_range = (start, end)
             if self._wanted(video):
+                filename = osp.join(video_root, parts[0])
+                if self.check_files and not osp.isfile(filename):
+                    raise FileNotFoundError(f'{where}: video not found: {filename}; fix '
+                                            'data_prefix or the line, or remove it')
                 entries.append((video, parts[0], frame_range, 0))
+        if not first_line:
+            raise KTHFormatError(f'{path}: the list file is empty; regenerate it with '
+                                 'tools/prepare_kth.py or point ann_file at the right file')
         return entries
 
     def _split_into_sequences(self, entries: list) -> list:
