@@ -229,3 +229,9 @@ def test_unreadable_codec_follows_the_unreadable_clip_policy(tmp_path):
     test = HAViDDataset(test_mode=True, **common)
     with pytest.raises(UnreadableClipError, match='codec.avi.*evaluation never skips'):
         test[3]
+
+
+def test_kth_missing_list_file_names_the_path(tmp_path):
+    missing = str(tmp_path / 'nope' / 'kth_train_videos.txt')
+    with pytest.raises(FileNotFoundError, match=re.escape(missing)):
+        KTHDataset(pipeline=[], ann_file=missing, data_prefix=dict(video=str(tmp_path)))
