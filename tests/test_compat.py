@@ -154,3 +154,40 @@ def test_importlib_metadata_present_for_mmaction():
 
     import mmaction.utils  # noqa: F401 - imports importlib_metadata without declaring it
     assert importlib.util.find_spec('importlib_metadata') is not None
+
+
+needs_cpu_torch = pytest.mark.skipif(
+    __import__('torch').cuda.is_available(), reason='CUDA present: the stock path is used')
+
+
+@needs_cpu_torch
+def test_cpu_distributed_fixes_are_needed_and_work():
+    """MMEngine's launcher needs CUDA, and DDP refuses device_ids for a CPU module; our
+    gloo init and DeviceAwareDDP make both work (one process, world size 1)."""
+    result = run_python('''
+        import os
+        os.environ.update(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
+                          MASTER_PORT='29561')
+        import torch
+        import mmaction_ext
+        from mmengine.dist import init_dist
+        from mmengine.model import MMDistributedDataParallel
+        try:
+            init_dist('pytorch', backend='gloo')
+        except (AttributeError, RuntimeError) as err:
+            print('stock-launcher-fails:', type(err).__name__)
+        from mmaction_ext.utils.dist import init_cpu_distributed
+        from mmaction_ext.engine import DeviceAwareDDP
+        assert init_cpu_distributed('pytorch')
+        try:
+            MMDistributedDataParallel(torch.nn.Linear(2, 2), device_ids=[0])
+        except (ValueError, RuntimeError, AssertionError) as err:
+            print('stock-ddp-fails:', type(err).__name__)
+        model = DeviceAwareDDP(torch.nn.Linear(2, 2), device_ids=[0])
+        model(torch.ones(1, 2)).sum().backward()
+        print('fixed-ok', model.device_ids)
+    ''')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'stock-launcher-fails:' in result.stdout
+    assert 'stock-ddp-fails:' in result.stdout
+    assert 'fixed-ok None' in result.stdout
