@@ -52,11 +52,10 @@ model = dict(
                           dict(type='CutmixBlending', alpha=1.0)]))))
 
 train_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='FastVideoInit'),
     dict(type='SampleFrames', clip_len=num_frames, frame_interval=frame_interval,
          num_clips=1),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 256)),
+    dict(type='FastVideoDecode', scale=(-1, 256)),  # = DecordDecode + Resize, faster
     dict(type='RandomResizedCrop', area_range=(0.5, 1.0)),
     dict(type='Resize', scale=(img_size, img_size), keep_ratio=False),
     dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
@@ -64,21 +63,19 @@ train_pipeline = [
     dict(type='PackActionInputs'),
 ]
 val_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='FastVideoInit'),
     dict(type='SampleFrames', clip_len=num_frames, frame_interval=frame_interval,
          num_clips=1, test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, img_size)),
+    dict(type='FastVideoDecode', scale=(-1, img_size)),  # = DecordDecode + Resize, faster
     dict(type='CenterCrop', crop_size=img_size),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
 test_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='FastVideoInit'),
     dict(type='SampleFrames', clip_len=num_frames, frame_interval=frame_interval,
          num_clips=5, test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, img_size)),
+    dict(type='FastVideoDecode', scale=(-1, img_size)),  # = DecordDecode + Resize, faster
     dict(type='ThreeCrop', crop_size=img_size),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
