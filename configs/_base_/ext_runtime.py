@@ -10,4 +10,7 @@ model_wrapper_cfg = dict(
 
 # Checkpoints written atomically, the previous one kept until the new one is whole, and
 # `last_checkpoint` repaired before `--resume auto` if a crash left it broken.
-default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'))
+# Original VideoMAEv2/AMD/ADH-ViT files get MMEngine's layout before hooks such as
+# EMAHook read them (in default_hooks, which merge by key, so custom_hooks cannot drop it).
+default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'),
+                     original_checkpoint=dict(type='OriginalCheckpointHook'))

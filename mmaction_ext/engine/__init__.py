@@ -5,10 +5,11 @@ from .atomic_local_backend import AtomicLocalBackend, register_atomic_local_back
 from .device_aware_ddp import DeviceAwareDDP
 from .hand_batch_sampler import AlternatingHandBatchSampler
 from .hand_trace_hook import HandTraceHook
+from .original_checkpoint_hook import OriginalCheckpointHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 
 register_atomic_local_backend()
 
 __all__ = ['DeviceAwareDDP', 'AlternatingTrainLoop', 'AlternationStateHook',
            'AlternatingHandBatchSampler', 'HandTraceHook', 'AtomicLocalBackend',
-           'SafeCheckpointHook']
+           'SafeCheckpointHook', 'OriginalCheckpointHook']
