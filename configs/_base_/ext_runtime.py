@@ -3,6 +3,12 @@ _base_ = 'mmaction::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['mmaction_ext'], allow_failed_imports=False)
 
+# DataLoader workers are started by a single-threaded fork server, not forked from the
+# (multi-threaded) trainer: on Python < 3.12 such a fork can deadlock in the child
+# (CPython gh-112275; seen as rare DDP hangs after "Saving checkpoint"). See
+# mmaction_ext/compat/fork_server.py and docs/robustness.md.
+env_cfg = dict(mp_cfg=dict(mp_start_method='forkserver'))
+
 # MMEngine passes device_ids=[LOCAL_RANK] to DDP even for a CPU model, which DDP refuses;
 # this wrapper drops them for CPU modules and is plain MMDistributedDataParallel on GPU.
 model_wrapper_cfg = dict(
