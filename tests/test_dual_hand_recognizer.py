@@ -155,7 +155,7 @@ def _to_adh_vit(state_dict: dict) -> dict:
 def test_loads_adh_vit_checkpoint_into_both_heads(tmp_path):
     from mmengine.runner import load_checkpoint
     source = build(backbone='MAEVisionTransformer')
-    assert source.converts_original_checkpoints
+    assert source._original_checkpoint_hook
     with torch.no_grad():
         for p in source.parameters():
             p.add_(torch.randn_like(p))
@@ -185,3 +185,23 @@ def test_single_head_checkpoint_loads_backbone_only(tmp_path):
         torch.testing.assert_close(target.backbone.state_dict()[key], value, msg=key)
     for key, value in heads_before.items():
         assert target.state_dict()[key].shape == value.shape
+
+
+def test_fresh_heads_are_scaled_by_init_scale():
+    """Both fresh heads start at the original fine-tuning's trunc_normal(0.02) x 0.001."""
+    from mmaction.registry import MODELS
+    heads = {}
+    for scale in (1.0, 0.001):
+        torch.manual_seed(0)
+        model = MODELS.build(dict(
+            type='DualHandRecognizer', init_scale=scale,
+            backbone=dict(type='MAEVisionTransformer', img_size=32, num_frames=4,
+                          arch=dict(embed_dims=32, depth=1, num_heads=2)),
+            lh_head=dict(num_classes=3, in_channels=32),
+            rh_head=dict(num_classes=4, in_channels=32)))
+        model.init_weights()
+        heads[scale] = {n: p.detach().clone() for n, p in model.named_parameters()}
+    for name, value in heads[1.0].items():
+        expected = value * 0.001 if '_head.fc_cls' in name else value
+        assert torch.allclose(heads[0.001][name], expected, atol=1e-12), name
+    assert heads[1.0]['lh_head.fc_cls.weight'].std() > 0.01  # a real init was scaled

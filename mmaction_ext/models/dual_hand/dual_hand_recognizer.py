@@ -1,14 +1,14 @@
 """One video backbone, a classification head per hand (HA-ViD / ADH-ViT style)."""
 from __future__ import annotations
 
-import importlib
-
-import torch
 from mmaction.models import Recognizer3D
 from mmaction.registry import MODELS
 from mmaction.utils import ConfigType, OptConfigType, SampleList
 from torch import Tensor
 
+from mmaction_ext.checkpoint.original import DEFAULT_INIT_SCALE, install_original_checkpoint_hook
+
+from ..head_init import scale_fresh_heads
 from .hand_blending import HANDS, HandAwareBlending, sample_hand
 
 DEFAULT_HEAD = dict(type='TimeSformerHead', average_clips='prob')
@@ -18,16 +18,6 @@ def _head_cfg(cfg: ConfigType) -> dict:
     merged = dict(DEFAULT_HEAD)
     merged.update(cfg)
     return merged
-
-
-def _install_original_hook(model: torch.nn.Module) -> bool:
-    """Let ``load_state_dict`` take original ADH-ViT/VideoMAEv2 keys (if available)."""
-    try:
-        original = importlib.import_module('mmaction_ext.checkpoint.original')
-    except ImportError:
-        return False
-    original.install_original_checkpoint_hook(model)
-    return True
 
 
 @MODELS.register_module()
@@ -50,12 +40,15 @@ class DualHandRecognizer(Recognizer3D):
         backbone: backbone config (e.g. ``MAEVisionTransformer``).
         lh_head, rh_head: head configs; ``type`` defaults to ``TimeSformerHead``.
         idle_head_zero_loss: add the idle head's output times zero to the loss.
+        init_scale: fresh heads (trunc_normal, std 0.02) are multiplied by this, as the
+            original fine-tuning does; heads loaded from a checkpoint are not. 0.001.
     """
 
     def __init__(self, backbone: ConfigType, lh_head: ConfigType, rh_head: ConfigType,
                  neck: OptConfigType = None, train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None, data_preprocessor: OptConfigType = None,
-                 idle_head_zero_loss: bool = True) -> None:
+                 idle_head_zero_loss: bool = True,
+                 init_scale: float = DEFAULT_INIT_SCALE) -> None:
         super().__init__(backbone=backbone, neck=neck, train_cfg=train_cfg,
                          test_cfg=test_cfg, data_preprocessor=data_preprocessor)
         self.lh_head = MODELS.build(_head_cfg(lh_head))
@@ -63,7 +56,15 @@ class DualHandRecognizer(Recognizer3D):
         self.idle_head_zero_loss = idle_head_zero_loss
         self._hands_since_step: set[str] = set()
         self._check_blending()
-        self.converts_original_checkpoints = _install_original_hook(self)
+        self.init_scale = init_scale
+        install_original_checkpoint_hook(self)
+
+    def init_weights(self) -> None:
+        """Stock init (backbone ``pretrained`` included), then scale the fresh heads."""
+        first = not self.is_init
+        super().init_weights()
+        if first:
+            scale_fresh_heads(self, ('lh_head', 'rh_head'), self.init_scale)
 
     def head(self, hand: str):
         """The head of ``hand`` (``'lh'`` or ``'rh'``)."""

@@ -1,11 +1,12 @@
 """A ``Recognizer3D`` that loads original VideoMAEv2 / AMD / ADH-ViT checkpoints directly."""
 from __future__ import annotations
 
-import torch
 from mmaction.models.recognizers import Recognizer3D
 from mmaction.registry import MODELS
 
 from mmaction_ext.checkpoint.original import DEFAULT_INIT_SCALE, install_original_checkpoint_hook
+
+from ..head_init import scale_fresh_heads
 
 
 @MODELS.register_module()
@@ -30,9 +31,5 @@ class ViTRecognizer3D(Recognizer3D):
         """Stock init (backbone ``pretrained`` included), then scale the new head."""
         first = not self.is_init
         super().init_weights()
-        fc = getattr(getattr(self, 'cls_head', None), 'fc_cls', None)
-        if first and fc is not None and self.init_scale != 1:
-            with torch.no_grad():
-                fc.weight.mul_(self.init_scale)
-                if fc.bias is not None:
-                    fc.bias.mul_(self.init_scale)
+        if first:
+            scale_fresh_heads(self, ('cls_head',), self.init_scale)
