@@ -15,6 +15,9 @@ switch_every = 5
 
 model = dict(
     type='DualHandRecognizer',
+    # Trained from scratch: plain head init. The original recipe's init_scale=0.001 (the
+    # default, kept by configs/havid_alternating.py) is for heads on a pretrained backbone.
+    init_scale=1.0,
     # The VideoMAEv2-style ViT rebuilds its sinusoid position table for the 4x8 token grid
     # of a 64x128 clip (each hand keeps its own 64x64 half).
     backbone=dict(
