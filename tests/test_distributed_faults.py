@@ -30,6 +30,6 @@ def test_one_rank_raising_ends_the_job_with_that_error(tmp_path, tiny_motion_dat
     out = result.stdout + result.stderr
     assert result.returncode != 0
     assert 'injected failure on rank 1 at iteration 3' in out
-    assert 'ChildFailedError' in out or 'failed' in out.lower()
+    assert 'ChildFailedError' in out  # torchrun's report that a worker failed
     # Rank 0 is stopped by torchrun (or by the collective timeout), not left waiting forever.
     assert elapsed < 400

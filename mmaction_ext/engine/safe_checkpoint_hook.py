@@ -4,52 +4,62 @@ from __future__ import annotations
 import glob
 import os
 import re
+import zipfile
 from collections import deque
 
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 from mmengine.registry import HOOKS
 
-from mmaction_ext.checkpoint.safe_load import CheckpointLoadError, safe_torch_load
 from mmaction_ext.engine.atomic_local_backend import atomic_write_bytes
 
 _STEP = re.compile(r'(?:iter|epoch)_(\d+)\.pth$')
 
 
+def checkpoint_is_whole(path: str) -> bool:
+    """Whether ``path`` is a complete torch zip checkpoint, without unpickling it.
+
+    A file cut short by a crash lacks the zip's central directory (written last), so
+    opening it fails; this costs a few reads at the file's end instead of loading what
+    may be gigabytes of weights and optimizer state that the Runner then loads again.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith('/data.pkl') or name == 'data.pkl'
+                       for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def newest_loadable_checkpoint(work_dir: str) -> str | None:
-    """The ``iter_N.pth`` / ``epoch_N.pth`` in ``work_dir`` with the largest N that loads."""
+    """The ``iter_N.pth`` / ``epoch_N.pth`` in ``work_dir`` with the largest N that is whole."""
     candidates = []
     for path in glob.glob(os.path.join(work_dir, '*.pth')):
         found = _STEP.search(os.path.basename(path))
         if found:
             candidates.append((int(found.group(1)), os.path.getmtime(path), path))
     for _, _, path in sorted(candidates, reverse=True):
-        try:
-            safe_torch_load(path, map_location='cpu')
+        if checkpoint_is_whole(path):
             return path
-        except CheckpointLoadError as err:
-            print_log(f'skipping unloadable checkpoint {path}: {err}', logger='current',
-                      level=30)
+        print_log(f'skipping incomplete checkpoint {path}', logger='current', level=30)
     return None
 
 
 def repair_last_checkpoint(work_dir: str) -> str | None:
-    """Point ``work_dir/last_checkpoint`` at a checkpoint that loads; return that path.
+    """Point ``work_dir/last_checkpoint`` at a complete checkpoint; return that path.
 
     MMEngine rewrites ``last_checkpoint`` in place, so a crash at the wrong moment leaves it
     empty, and a checkpoint written by a stock backend can be truncated. Only when the file
     is missing, empty, or names a missing/unloadable checkpoint is it rewritten
-    (atomically) to the newest checkpoint that loads.
+    (atomically) to the newest complete checkpoint.
     """
     marker = os.path.join(work_dir, 'last_checkpoint')
     named = open(marker).read().strip() if os.path.isfile(marker) else ''
     if named:
-        try:
-            safe_torch_load(named, map_location='cpu')
+        if checkpoint_is_whole(named):
             return named
-        except CheckpointLoadError as err:
-            print_log(f'last_checkpoint names an unusable file: {err}', logger='current',
-                      level=30)
+        print_log(f'last_checkpoint names a missing or incomplete file: {named}',
+                  logger='current', level=30)
     newest = newest_loadable_checkpoint(work_dir)
     if newest is not None and newest != named:
         atomic_write_bytes(newest.encode(), marker)
