@@ -80,58 +80,97 @@ def resolve_arch(arch: Union[str, dict]) -> dict:
     return dict(dict(patch_size=16, mlp_ratio=4.), **arch)
 
 
+# The stock constructor's architecture arguments and their stock defaults.
+STOCK_ARCH_DEFAULTS: Dict[str, float] = dict(
+    patch_size=16, embed_dims=768, depth=12, num_heads=12, mlp_ratio=4.)
+
+
+def merge_arch(arch: Union[str, dict, None], explicit: Dict[str, object]) -> dict:
+    """Architecture settings from ``arch`` and the explicitly given stock arguments.
+
+    Rule: without ``arch`` the stock arguments apply, each defaulting as in the stock
+    ``VisionTransformer``. With ``arch`` the shortcut supplies them; an argument also given
+    explicitly must agree with it (``arch='s', embed_dims=384`` is fine,
+    ``arch='s', embed_dims=768`` is an error naming both), so no value is silently dropped.
+    """
+    given = {k: v for k, v in explicit.items() if v is not None}
+    if arch is None:
+        return dict(STOCK_ARCH_DEFAULTS, **given)
+    settings = resolve_arch(arch)
+    conflicts = {k: (v, settings[k]) for k, v in given.items() if v != settings[k]}
+    if conflicts:
+        detail = ', '.join(f'{k}={v!r} but arch gives {a!r}' for k, (v, a) in conflicts.items())
+        raise ValueError(
+            f'MAEVisionTransformer: arch={arch!r} conflicts with explicit arguments ({detail}). '
+            f'Give either arch or the stock arguments (embed_dims, depth, num_heads, '
+            f'patch_size, mlp_ratio), or make them agree.')
+    return settings
+
+
 @MODELS.register_module()
 class MAEVisionTransformer(VisionTransformer):
     """ViT of VideoMAE / VideoMAEv2 / AMD, stock-compatible, with fused attention.
 
+    A drop-in for ``mmaction.models.backbones.VisionTransformer``: same arguments in the
+    same order with the same defaults (a stock config works with only ``type`` changed),
+    same parameter names and numerics. Architecture arguments left at ``None`` take the
+    stock defaults (patch 16, 768 dims, depth 12, 12 heads, mlp ratio 4), or ``arch``'s.
+
     Args:
-        arch (str | dict): 's', 'b', 'l', 'h', 'g' (patch 14, mlp ratio 48/11) or a dict
-            ``dict(embed_dims=, depth=, num_heads=[, patch_size=16, mlp_ratio=4.])``.
-        img_size (int): crop size the position table is built for. Defaults to 224.
-        num_frames (int): clip length the position table is built for. Defaults to 16.
-        tubelet_size (int): frames per token. Defaults to 2.
-        drop_path_rate (float): stochastic depth, linear over blocks. Defaults to 0.
+        img_size, patch_size, in_channels, embed_dims, depth, num_heads, mlp_ratio,
+        qkv_bias, qk_scale, drop_rate, attn_drop_rate, drop_path_rate, norm_cfg,
+        init_values, use_learnable_pos_emb, num_frames, tubelet_size, use_mean_pooling,
+        return_feat_map, init_cfg: as in the stock ``VisionTransformer``.
+        pretrained (str, optional): an original (VideoMAEv2 / AMD / ADH-ViT) or MMEngine
+            checkpoint; loaded by ``init_weights`` with the converter, heads ignored.
+            (The stock class records it in ``init_cfg`` and then overwrites it: ignored.)
+        arch (str | dict, optional): shortcut for the architecture arguments: 's', 'b',
+            'l', 'h', 'g' (patch 14, mlp ratio 48/11) or ``dict(embed_dims=, depth=,
+            num_heads=[, patch_size=16, mlp_ratio=4.])``. Explicit architecture arguments
+            must agree with it (see :func:`merge_arch`).
         with_cp (bool): activation checkpointing per block while training: each block
             keeps its input and its attention output and recomputes the rest (layer norms,
             linear layers, GELU) in backward. The last block is not checkpointed: its
             backward comes first, so checkpointing it would save no peak memory.
             Defaults to False.
-        pretrained (str, optional): an original (VideoMAEv2 / AMD / ADH-ViT) or MMEngine
-            checkpoint; loaded by ``init_weights`` with the converter, heads ignored.
-        init_values (float): layer scale (``gamma_1``/``gamma_2``) initial value; 0 = off.
         cos_attn (bool): cosine attention with learned ``attn.scale``. Defaults to False.
-        use_learnable_pos_emb (bool): learned instead of fixed sinusoid table.
-        Remaining arguments as in ``mmaction.models.backbones.VisionTransformer``.
 
     Input (N, C, T, H, W); output (N, embed_dims): tokens mean-pooled, then ``fc_norm``.
     """
 
     def __init__(self,
-                 arch: Union[str, dict] = 'b',
                  img_size: int = 224,
-                 num_frames: int = 16,
-                 tubelet_size: int = 2,
-                 drop_path_rate: float = 0.,
-                 with_cp: bool = False,
-                 pretrained: str | None = None,
-                 init_values: float = 0.,
-                 cos_attn: bool = False,
-                 use_learnable_pos_emb: bool = False,
-                 use_mean_pooling: bool = True,
+                 patch_size: int | None = None,
+                 in_channels: int = 3,
+                 embed_dims: int | None = None,
+                 depth: int | None = None,
+                 num_heads: int | None = None,
+                 mlp_ratio: float | None = None,
                  qkv_bias: bool = True,
                  qk_scale: float | None = None,
                  drop_rate: float = 0.,
                  attn_drop_rate: float = 0.,
-                 in_channels: int = 3,
+                 drop_path_rate: float = 0.,
                  norm_cfg: dict | None = None,
+                 init_values: float = 0.,
+                 use_learnable_pos_emb: bool = False,
+                 num_frames: int = 16,
+                 tubelet_size: int = 2,
+                 use_mean_pooling: bool = True,
+                 pretrained: str | None = None,
                  return_feat_map: bool = False,
                  init_cfg: Union[dict, List[dict]] | None = DEFAULT_INIT_CFG,
+                 arch: Union[str, dict, None] = None,
+                 with_cp: bool = False,
+                 cos_attn: bool = False,
                  **kwargs) -> None:
         if norm_cfg is None:
             norm_cfg = dict(type='LN', eps=1e-6)
-        settings = resolve_arch(arch)
+        settings = merge_arch(arch, dict(
+            patch_size=patch_size, embed_dims=embed_dims, depth=depth, num_heads=num_heads,
+            mlp_ratio=mlp_ratio))
         # depth=0: the stock constructor builds patch embedding, position table and norms;
-        # the blocks (with fused attention) are built once, below.
+        # the blocks (with fused attention) are built once, below. ``pretrained`` is ours.
         super().__init__(
             img_size=img_size, patch_size=settings['patch_size'], in_channels=in_channels,
             embed_dims=settings['embed_dims'], depth=0, num_heads=settings['num_heads'],
@@ -203,4 +242,5 @@ class MAEVisionTransformer(VisionTransformer):
         return x[:, 0]
 
 
-__all__ = ['MAEVisionTransformer', 'ARCH_SETTINGS', 'resolve_arch']
+__all__ = ['MAEVisionTransformer', 'ARCH_SETTINGS', 'STOCK_ARCH_DEFAULTS', 'merge_arch',
+           'resolve_arch']
