@@ -5,10 +5,13 @@ MMAction2's model zoo or torchvision is imported (MMAction2 imports torchvision 
 """
 from .fork_server import preload_in_fork_server
 from .mmaction_drn import ensure_drn_importable
+from .sdpa_flops import register_sdpa_flop_handle
 from .torchvision_ops import ensure_torchvision_importable
 
 ensure_torchvision_importable()
 ensure_drn_importable()
 preload_in_fork_server()
+register_sdpa_flop_handle()
 
-__all__ = ['ensure_drn_importable', 'ensure_torchvision_importable', 'preload_in_fork_server']
+__all__ = ['ensure_drn_importable', 'ensure_torchvision_importable', 'preload_in_fork_server',
+           'register_sdpa_flop_handle']
