@@ -1,39 +1,42 @@
-"""Local file backend whose writes are atomic, so a crash never leaves half a file.
+"""Local file backend whose checkpoint and dump writes are atomic: a crash never leaves half.
 
 MMEngine writes checkpoints with ``open(path, 'wb').write(...)``: a crash (SIGKILL, OOM,
 node loss) during that write leaves a truncated ``iter_N.pth`` that ``--resume`` then
-fails on. Here every write goes to a temporary file in the same directory, is flushed
-and fsync'ed, and then renamed over the target (``os.replace`` is atomic on POSIX), so
-readers see the old file or the new one, never a mix. Registered as MMEngine's ``local``
-backend (the one used for plain paths) when mmaction_ext is imported.
+fails on. Here a checkpoint or dump (``.pth``, ``.pt``, ``.pkl``, ``.pickle``) goes to a
+temporary file in the target's directory, is flushed and fsync'ed, and is renamed over
+the target (``os.replace`` is atomic on POSIX), so readers see the old file or the new
+one, never a mix. Every other write (logs, configs, JSON, text) is MMEngine's own.
+
+What stock ``open(path, 'wb')`` would do is kept:
+
+- permissions: a new file is created with mode 0666 filtered by the umask (and the
+  directory's default ACL), an overwritten file keeps its mode (and group, when allowed);
+- symlinks are written through: the link stays, its target gets the new content;
+- a hard-linked target (link count > 1) is written in place, as stock does, so every
+  name keeps seeing the same file; such a file is not crash-atomic (documented choice:
+  replacing it would silently split the names).
+
+Registered as MMEngine's ``local`` backend (the one for plain paths) on import.
 """
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 from typing import Union
 
 from mmengine.fileio import LocalBackend, register_backend
 
+ATOMIC_SUFFIXES = ('.pth', '.pt', '.pkl', '.pickle')
 
-def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
-    """Write ``data`` to ``filepath`` atomically (temp file, fsync, rename, fsync dir)."""
-    filepath = os.fspath(filepath)
-    directory = os.path.dirname(os.path.abspath(filepath))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(filepath)}.', suffix='.tmp',
-                               dir=directory)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, filepath)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+def needs_atomic_write(filepath: Union[str, Path]) -> bool:
+    """Whether a write to ``filepath`` is a checkpoint/dump that must survive a crash."""
+    return os.fspath(filepath).lower().endswith(ATOMIC_SUFFIXES)
+
+
+def _fsync_dir(directory: str) -> None:
     dir_fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(dir_fd)  # make the rename itself durable
@@ -41,14 +44,66 @@ def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
         os.close(dir_fd)
 
 
+def _write_in_place(data: bytes, path: str) -> None:
+    with open(path, 'wb') as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
+    """Write ``data`` to ``filepath`` atomically (temp file, fsync, rename, fsync dir),
+    with the permissions, symlink and hard-link behaviour of a plain ``open(..., 'wb')``."""
+    target = os.path.realpath(os.fspath(filepath))  # through symlinks, dangling ones too
+    directory = os.path.dirname(target)
+    os.makedirs(directory, exist_ok=True)
+    try:
+        existing = os.stat(target)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and existing.st_nlink > 1:
+        _write_in_place(data, target)
+        return
+    tmp = os.path.join(directory, f'.{os.path.basename(target)}.{secrets.token_hex(6)}.tmp')
+    # O_CREAT with 0o666: the kernel applies the umask / default ACL, as for open('wb').
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            if existing is not None:
+                os.fchmod(f.fileno(), stat.S_IMODE(existing.st_mode))
+                try:
+                    os.fchown(f.fileno(), -1, existing.st_gid)
+                except OSError:  # not a member of that group: keep the default one
+                    pass
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(directory)
+
+
 class AtomicLocalBackend(LocalBackend):
-    """``LocalBackend`` with atomic ``put`` / ``put_text``."""
+    """``LocalBackend`` whose ``put`` / ``put_text`` of checkpoints and dumps are atomic.
+
+    Intended difference from ``LocalBackend``: nothing observable except crash safety
+    (and that a killed writer may leave a hidden ``.NAME.XXXX.tmp`` beside the target).
+    """
 
     def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
-        atomic_write_bytes(obj, filepath)
+        if needs_atomic_write(filepath):
+            atomic_write_bytes(obj, filepath)
+        else:
+            super().put(obj, filepath)
 
     def put_text(self, obj: str, filepath: Union[str, Path], encoding: str = 'utf-8') -> None:
-        atomic_write_bytes(obj.encode(encoding), filepath)
+        if needs_atomic_write(filepath):
+            atomic_write_bytes(obj.encode(encoding), filepath)
+        else:
+            super().put_text(obj, filepath, encoding=encoding)
 
 
 def register_atomic_local_backend() -> None:
