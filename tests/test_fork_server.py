@@ -40,3 +40,30 @@ def test_runtime_config_selects_the_fork_server():
 def test_plugin_is_preloaded_in_the_fork_server():
     from multiprocessing import forkserver
     assert 'mmaction_ext' in forkserver._forkserver._preload_modules
+
+
+def test_preload_appends_to_the_list_the_process_set():
+    """An application's own preload list is kept; the plugin is added once, at the end."""
+    from multiprocessing import forkserver
+
+    from mmaction_ext.compat.fork_server import preload_in_fork_server
+    before = list(forkserver._forkserver._preload_modules)
+    try:
+        multiprocessing.set_forkserver_preload(['__main__', 'json'])
+        preload_in_fork_server()
+        assert forkserver._forkserver._preload_modules == ['__main__', 'json', 'mmaction_ext']
+        preload_in_fork_server()  # idempotent
+        assert forkserver._forkserver._preload_modules == ['__main__', 'json', 'mmaction_ext']
+    finally:
+        multiprocessing.set_forkserver_preload(before)
+
+
+def test_import_keeps_the_default_main_preload():
+    """In a fresh interpreter, importing the plugin keeps multiprocessing's default."""
+    import subprocess
+    import sys
+    code = ('import multiprocessing.forkserver as f, mmaction_ext; '
+            'print(f._forkserver._preload_modules)')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         check=True, env=dict(os.environ, PYTHONPATH=REPO)).stdout
+    assert out.strip().splitlines()[-1] == "['__main__', 'mmaction_ext']"

@@ -14,6 +14,8 @@ batch and rank 1 waits in the metric's broadcast (gdb stack in docs/robustness.m
 are forked from a single-threaded server process instead. Preloading ``mmaction_ext``
 there (which imports MMAction2, MMEngine and torch once) keeps each worker's start as
 cheap as a plain fork. Setting the preload list is a no-op unless the fork server is used.
+The plugin is appended to the list the process already has (default ``['__main__']``),
+never replacing modules that the application chose to preload.
 """
 from __future__ import annotations
 
@@ -23,5 +25,9 @@ PRELOAD = ['mmaction_ext']
 
 
 def preload_in_fork_server() -> None:
-    """Have multiprocessing's fork server import ``mmaction_ext`` when it starts."""
-    multiprocessing.set_forkserver_preload(PRELOAD)
+    """Have multiprocessing's fork server also import ``mmaction_ext`` when it starts."""
+    from multiprocessing import forkserver
+    current = list(getattr(forkserver._forkserver, '_preload_modules', None) or [])
+    missing = [name for name in PRELOAD if name not in current]
+    if missing:
+        multiprocessing.set_forkserver_preload(current + missing)
