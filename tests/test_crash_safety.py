@@ -85,9 +85,7 @@ def _save_steps(hook_cls, tmp_path, steps, fail_on_step=None):
     hook.out_dir = runner.work_dir
     hook.file_backend = get_file_backend(runner.work_dir)
     from collections import deque
-    hook.keep_ckpt_ids = deque([], hook.max_keep_ckpts)
-    if isinstance(hook, SafeCheckpointHook):
-        hook.keep_ckpt_ids = deque([], hook.max_keep_ckpts + 1)
+    hook.keep_ckpt_ids = deque([], hook.max_keep_ckpts)  # as CheckpointHook.before_train
     for step in steps:
         try:
             hook._save_checkpoint_with_step(runner, step, meta={})

@@ -5,7 +5,6 @@ import glob
 import os
 import re
 import zipfile
-from collections import deque
 
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
@@ -85,23 +84,27 @@ class SafeCheckpointHook(CheckpointHook):
             if os.path.isdir(runner.work_dir):
                 repair_last_checkpoint(runner.work_dir)
 
-    def before_train(self, runner) -> None:
-        super().before_train(runner)
-        if self.max_keep_ckpts > 0:  # room for the one extra kept while saving
-            self.keep_ckpt_ids = deque(self.keep_ckpt_ids, self.max_keep_ckpts + 1)
-
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         if self.max_keep_ckpts <= 0:
             return super()._save_checkpoint_with_step(runner, step, meta)
+        # The kept-id bookkeeping is the parent's, recorded before saving as the parent
+        # does (so each checkpoint's message hub holds exactly stock's list); only the
+        # removal of the dropped file waits until the new checkpoint is written.
+        dropped = None
+        if not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                dropped = self.keep_ckpt_ids.popleft()
+            self.keep_ckpt_ids.append(step)
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
         limit = self.max_keep_ckpts
-        self.max_keep_ckpts = limit + 1  # let the parent keep one extra while saving
+        self.max_keep_ckpts = 0  # the parent then only saves
         try:
             super()._save_checkpoint_with_step(runner, step, meta)
         finally:
             self.max_keep_ckpts = limit
-        while len(self.keep_ckpt_ids) > limit:
-            old = self.keep_ckpt_ids.popleft()
-            path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old))
-            if runner.rank == 0 and self.file_backend.isfile(path):
+        if dropped is not None and runner.rank == 0:
+            path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(dropped))
+            if self.file_backend.isfile(path):
                 self.file_backend.remove(path)
-        runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+            elif self.file_backend.isdir(path):  # DeepSpeed saves directories
+                self.file_backend.rmtree(path)
