@@ -3,10 +3,19 @@ from __future__ import annotations
 
 from mmaction.models.recognizers import Recognizer3D
 from mmaction.registry import MODELS
+from torch import nn
 
 from mmaction_ext.checkpoint.original import DEFAULT_INIT_SCALE, install_original_checkpoint_hook
 
 from ..head_init import scale_fresh_heads
+
+
+def has_vit_backbone(model: nn.Module) -> bool:
+    """Whether ``model.backbone`` is a (MAE)VisionTransformer-like ViT, i.e. one that
+    original VideoMAEv2 / AMD checkpoints can be converted into."""
+    backbone = getattr(model, 'backbone', None)
+    return backbone is not None and hasattr(backbone, 'patch_embed') and any(
+        name == 'patch_embed.projection.weight' for name, _ in backbone.named_parameters())
 
 
 @MODELS.register_module()
@@ -15,6 +24,8 @@ class ViTRecognizer3D(Recognizer3D):
 
     ``load_from``/``tools/test.py CFG ORIGINAL.pth`` convert the original keys (see
     :mod:`mmaction_ext.checkpoint.original`); a head whose class count matches is kept.
+    With a non-ViT backbone there is nothing to convert: checkpoints load exactly as into
+    ``Recognizer3D`` (only ``init_scale`` still applies to a fresh head).
 
     Args:
         init_scale (float): a fresh ``cls_head.fc_cls`` (trunc_normal, std 0.02) is
@@ -25,7 +36,8 @@ class ViTRecognizer3D(Recognizer3D):
     def __init__(self, *args, init_scale: float = DEFAULT_INIT_SCALE, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.init_scale = init_scale
-        install_original_checkpoint_hook(self)
+        if has_vit_backbone(self):
+            install_original_checkpoint_hook(self)
 
     def init_weights(self) -> None:
         """Stock init (backbone ``pretrained`` included), then scale the new head."""
