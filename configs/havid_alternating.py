@@ -23,6 +23,8 @@ _base_ = './_base_/ext_runtime.py'
 
 pretrained = 'checkpoints/vit_b_k710_dl_from_giant.pth'  # backbone only; heads start fresh
 data_root = 'data/havid'
+# --cfg-options data_root=DIR moves the dataset paths (DataRootRunner)
+parsed_data_paths = dict(data_root=data_root)
 layout = 'dual_hand'
 view = 0
 num_classes = dict(lh=75, rh=75)

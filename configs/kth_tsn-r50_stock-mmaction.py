@@ -9,6 +9,9 @@ custom_imports = dict(imports=['mmaction_ext'], allow_failed_imports=False)
 
 data_root = 'data/kth'
 sequences_file = 'data/kth/00sequences.txt'
+# --cfg-options data_root=DIR / sequences_file=FILE move the dataset paths (DataRootRunner)
+parsed_data_paths = dict(data_root=data_root, sequences_file=sequences_file)
+runner_type = 'DataRootRunner'
 
 model = dict(cls_head=dict(num_classes=6))
 

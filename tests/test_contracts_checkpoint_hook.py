@@ -95,10 +95,10 @@ def test_intended_difference_old_checkpoint_removed_after_the_new_one_is_written
         original = ckpt_mod.save_checkpoint
         present = []
 
-        def spy(checkpoint, filename, *a, _present=present, **kw):
+        def spy(checkpoint, filename, *a, _present=present, _original=original, **kw):
             _present.append(sorted(p for p in os.listdir(os.path.dirname(filename))
                                    if p.endswith('.pth')))
-            return original(checkpoint, filename, *a, **kw)
+            return _original(checkpoint, filename, *a, **kw)
 
         import mmengine.runner.runner as runner_mod
         runner_mod.save_checkpoint = spy

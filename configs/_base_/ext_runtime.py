@@ -3,6 +3,10 @@ _base_ = 'mmaction::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['mmaction_ext'], allow_failed_imports=False)
 
+# `--cfg-options data_root=DIR` moves every dataset path recorded as `parsed_data_paths`
+# (config variables are resolved at parse time, so stock MMEngine would ignore it).
+runner_type = 'DataRootRunner'
+
 # DataLoader workers are started by a single-threaded fork server, not forked from the
 # (multi-threaded) trainer: on Python < 3.12 such a fork can deadlock in the child
 # (CPython gh-112275; seen as rare DDP hangs after "Saving checkpoint"). See

@@ -17,6 +17,8 @@ _base_ = './ext_runtime.py'
 
 data_root = 'data/kth'  # <root>/<action>/personNN_<action>_dK_uncomp.avi
 sequences_file = 'data/kth/00sequences.txt'
+# --cfg-options data_root=DIR / sequences_file=FILE move the dataset paths (DataRootRunner)
+parsed_data_paths = dict(data_root=data_root, sequences_file=sequences_file)
 num_frames = 16
 frame_interval = 2
 img_size = 224

@@ -8,6 +8,8 @@
 _base_ = '../_base_/ext_runtime.py'
 
 data_root = 'data/synthetic_havid'
+# --cfg-options data_root=DIR moves the dataset paths (DataRootRunner)
+parsed_data_paths = dict(data_root=data_root)
 num_classes = dict(lh=3, rh=4)
 num_frames = 8
 embed_dims = 96

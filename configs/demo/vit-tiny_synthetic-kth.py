@@ -10,6 +10,8 @@
 _base_ = '../_base_/ext_runtime.py'
 
 data_root = 'data/kth_synthetic'
+# --cfg-options data_root=DIR moves the dataset paths (DataRootRunner)
+parsed_data_paths = dict(data_root=data_root)
 scenarios = ('d1', 'd2', 'd3', 'd4')
 num_frames = 8
 size = 64

@@ -7,6 +7,8 @@ _base_ = '../_base_/ext_runtime.py'
 num_classes = 4
 num_frames = 8
 data_root = 'data/synthetic_demo'
+# --cfg-options data_root=DIR moves the dataset paths (DataRootRunner)
+parsed_data_paths = dict(data_root=data_root)
 
 model = dict(
     type='Recognizer3D',
