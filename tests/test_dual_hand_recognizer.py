@@ -100,7 +100,12 @@ def test_predict_routes_each_sample_and_averages_views():
             got = out[i].pred_score if hand else out[i].get(f'{h}_pred_score')
             torch.testing.assert_close(got, ref)
             assert got.shape == (NUM_CLASSES[h],)
-    assert 'pred_score' not in out[2]
+    # A hand-less sample also answers MMAction2's stock readers (inferencers, visualizer):
+    # pred_label = [lh label, rh label], pred_score = lh scores then rh scores.
+    torch.testing.assert_close(out[2].pred_score,
+                               torch.cat([out[2].lh_pred_score, out[2].rh_pred_score]))
+    assert out[2].pred_label.tolist() == [int(out[2].lh_pred_score.argmax()),
+                                          int(out[2].rh_pred_score.argmax())]
 
 
 MIXUP = dict(type='MixupBlending', alpha=0.4)

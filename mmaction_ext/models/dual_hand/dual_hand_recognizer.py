@@ -1,6 +1,7 @@
 """One video backbone, a classification head per hand (HA-ViD / ADH-ViT style)."""
 from __future__ import annotations
 
+import torch
 from mmaction.models import Recognizer3D
 from mmaction.registry import MODELS
 from mmaction.utils import ConfigType, OptConfigType, SampleList
@@ -141,6 +142,11 @@ class DualHandRecognizer(Recognizer3D):
     def predict(self, inputs: Tensor, data_samples: SampleList, **kwargs) -> SampleList:
         """Score each sample with its hand's head; both heads for a sample with no hand.
 
+        A sample with no hand (``inference_recognizer``, ``MMAction2Inferencer``) gets
+        ``lh_pred_label``/``lh_pred_score``/``rh_...`` and, for MMAction2's stock
+        readers, ``pred_label = [lh label, rh label]`` and ``pred_score`` = the left-hand
+        scores followed by the right-hand scores (see ``mmaction_ext.apis``).
+
         Args:
             inputs: ``(N, num_views, C, T, H, W)``; views are averaged per sample by the
                 head's ``average_clips``.
@@ -164,6 +170,12 @@ class DualHandRecognizer(Recognizer3D):
                     data_samples[i].set_field(score, f'{hand}_pred_score')
                     data_samples[i].set_field(score.argmax(dim=-1, keepdim=True),
                                               f'{hand}_pred_label')
+            for i in unknown:  # what MMAction2's inferencers and visualizer read
+                sample = data_samples[i]
+                sample.set_field(torch.cat([sample.get(f'{h}_pred_label') for h in HANDS]),
+                                 'pred_label')
+                sample.set_field(torch.cat([sample.get(f'{h}_pred_score') for h in HANDS]),
+                                 'pred_score')
         return data_samples
 
     def extra_repr(self) -> str:
