@@ -158,6 +158,10 @@ def test_stock_videomaev2_config_with_only_the_type_changed(tmp_path):
         b = stock.val_step(data)
     for sa, sb in zip(a, b):
         assert (sa.pred_score - sb.pred_score).abs().max() <= 1e-5
+    x = model.data_preprocessor(data)['inputs'].flatten(0, 1)
+    with torch.no_grad():
+        feat, stock_feat = model.backbone(x), stock.backbone(x)
+    assert feat.shape == (2, 384) and (feat - stock_feat).abs().max() <= 1e-5
     model.train()
     optim = OptimWrapper(torch.optim.AdamW(model.parameters(), lr=1e-3))
     before = model.backbone.blocks[0].attn.qkv.weight.detach().clone()
@@ -181,3 +185,13 @@ def test_intended_difference_position_table_at_another_input_size():
     with pytest.raises(RuntimeError):
         stock(torch.randn(1, 3, 8, 32, 32))  # stock: clip length fixed by its table
     assert ours(torch.randn(1, 3, 8, 32, 32)).shape == (1, 48)
+
+
+def test_intended_difference_integer_init_values_enable_layer_scale():
+    """Stock enables layer scale only for a float ``init_values`` (``type(v) == float``),
+    so ``init_values=1`` silently builds no gammas; ours treats any positive number alike."""
+    ours = MAEVisionTransformer(**SMALL, init_values=1)
+    stock = VisionTransformer(**SMALL, init_values=1)
+    assert 'blocks.0.gamma_1' in ours.state_dict()
+    assert 'blocks.0.gamma_1' not in stock.state_dict()
+    assert torch.equal(ours.blocks[0].gamma_1, torch.ones(48))
