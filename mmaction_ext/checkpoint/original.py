@@ -17,11 +17,12 @@ from typing import Any, Dict, List, Mapping, Tuple
 
 import torch
 from mmengine.logging import print_log
+from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor, nn
 
 from .pos_embed import infer_pos_grid, interpolate_pos_embed, is_sinusoid_table
 from .report import LoadReport
-from .safe_load import CheckpointLoadError, safe_torch_load
+from .safe_load import CheckpointLoadError
 
 WRAPPERS = ('state_dict', 'model', 'module')
 # torch.compile, DDP/DeepSpeed, pre-training encoder, MMEngine recognizer.
@@ -405,9 +406,11 @@ def install_original_checkpoint_hook(model: nn.Module) -> None:
 def load_original_checkpoint(module: nn.Module, path: str) -> LoadReport:
     """Load ``path`` (original or MMEngine format) into ``module`` and log the report.
 
-    Errors name the file: missing, not a checkpoint, unsafe pickle, wrong architecture.
+    ``path`` may use any of MMEngine's schemes (``https://``, ``open-mmlab://``, ...);
+    all load through the safe loaders. Errors name the file: missing, not a checkpoint,
+    unsafe pickle, wrong architecture.
     """
-    checkpoint = safe_torch_load(path)
+    checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     try:
         state_dict, report = convert_for_module(checkpoint, module)
     except CheckpointLoadError as err:
