@@ -15,6 +15,8 @@ from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from mmaction_ext.evaluation.safe_results import load_results
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO = os.path.join(REPO, 'configs/demo/vit-tiny_synthetic-motion.py')
 
@@ -104,8 +106,17 @@ def test_drop_last_is_refused_before_any_metric(setup):
     assert 'acc/top1' not in out
 
 
-def test_complete_checkpoint_evaluates(setup):
+def test_complete_checkpoint_evaluates_and_its_dump_reads_safely(setup):
     cfg, ckpt, tmp = setup
-    code, out = run_test(cfg, ckpt['full'], '--work-dir', str(tmp / 'w5'))
+    dump = tmp / 'preds.pkl'
+    code, out = run_test(cfg, ckpt['full'], '--work-dir', str(tmp / 'w5'), '--dump', str(dump))
     assert code == 0, out[-3000:]
     assert 'acc/top1' in out and 'PARTIAL_CHECKPOINT' not in out
+    results = load_results(str(dump))  # the restricted unpickler reads what --dump wrote
+    assert len(results) == 8 and results[0]['pred_score'].shape == (4,)
+    assert sorted(r['sample_idx'] for r in results) == list(range(8))
+    proc = subprocess.run([sys.executable, os.path.join(REPO, 'tools/analyze_results.py'),
+                           str(dump), '--out-dir', str(tmp / 'analysis')],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert '8 samples, top-1' in proc.stdout
