@@ -61,4 +61,7 @@ test_dataloader = dict(dataset=dict(
     _delete_=True, type='KTHDataset', data_prefix=dict(video=data_root), split='test',
     sequences_file=sequences_file, pipeline=test_pipeline, test_mode=True))
 
-default_hooks = dict(checkpoint=dict(save_best='acc/top1', max_keep_ckpts=1))
+default_hooks = dict(checkpoint=dict(save_best='acc/top1', max_keep_ckpts=1),
+                     # refuse partial checkpoints and evaluations that skip/repeat samples
+                     checkpoint_coverage=dict(type='CheckpointCoverageHook'),
+                     sample_coverage=dict(type='SampleCoverageHook'))

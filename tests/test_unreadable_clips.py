@@ -8,7 +8,11 @@ import pytest
 from mmaction.datasets import VideoDataset
 from mmengine.registry import init_default_scope
 
-from mmaction_ext.datasets.unreadable_clips import SkipUnreadableClipsMixin, UnreadableClipError
+from mmaction_ext.datasets.unreadable_clips import (
+    PipelineConfigError,
+    SkipUnreadableClipsMixin,
+    UnreadableClipError,
+)
 from mmaction_ext.synthetic import render_clip, write_video
 
 PIPELINE = [dict(type='DecordInit'), dict(type='SampleFrames', clip_len=4, frame_interval=1,
@@ -114,3 +118,16 @@ def test_havid_dataset_replaces_an_unreadable_clip_with_one_of_the_same_hand(tmp
     test = HAViDDataset(str(tmp_path), 'train', PIPELINE, test_mode=True)
     with pytest.raises(UnreadableClipError, match='lh0.avi'):
         test[0]
+
+
+@pytest.mark.parametrize('test_mode', [False, True])
+def test_misordered_pipeline_is_a_config_error_not_an_unreadable_clip(tmp_path, test_mode):
+    """Decode before SampleFrames: KeyError 'frame_inds' in every clip, not N 'unreadable'."""
+    init_default_scope('mmaction')
+    pipeline = [PIPELINE[0], PIPELINE[2], PIPELINE[1]]
+    dataset = _Dataset(ann_file=_make_list(tmp_path, 0, good=2), pipeline=pipeline,
+                       data_prefix=dict(video=str(tmp_path)), test_mode=test_mode)
+    with pytest.raises(PipelineConfigError, match=r"good0.avi: pipeline step DecordDecode "
+                       r"failed \(KeyError: 'frame_inds'\).*check the pipeline order"):
+        dataset[0]
+    assert dataset.skipped_clips == []

@@ -18,11 +18,11 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
-import mmengine  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 
 import mmaction_ext  # noqa: E402,F401
 from mmaction_ext.evaluation.error_analysis import analyze  # noqa: E402
+from mmaction_ext.evaluation.safe_results import UnsafeResultsError, load_results  # noqa: E402
 
 
 def dataset_infos(config: str, cfg_options: dict | None = None) -> tuple[list[dict], list]:
@@ -56,7 +56,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not osp.isfile(args.results):
         raise SystemExit(f'{args.results}: no such file; run tools/test.py ... --dump FILE')
-    results = mmengine.load(args.results)
+    try:
+        results = load_results(args.results)  # never unpickles code
+    except UnsafeResultsError as err:
+        raise SystemExit(f'error: {err}') from None
     infos, names = (dataset_infos(args.config, args.cfg_options) if args.config
                     else (None, None))
     names = args.classes or names or None

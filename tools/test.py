@@ -37,6 +37,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_trust_args(parser)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
@@ -63,7 +64,35 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    add_trust_hooks(cfg, args)
     return cfg
+
+
+def add_trust_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('--allow-partial-checkpoint', action='store_true',
+                        help='evaluate even if some weights are not in the checkpoint '
+                             '(fresh head, backbone-only file); the results say so')
+
+
+def add_trust_hooks(cfg: Config, args: argparse.Namespace) -> None:
+    """Refuse partial checkpoints and incomplete sample coverage, whatever the config.
+
+    Configs inheriting ``configs/_base_/ext_runtime.py`` already have both hooks; any
+    other config gets them here.
+    """
+    hooks = cfg.setdefault('default_hooks', {})
+    custom = [h.get('type') for h in cfg.get('custom_hooks') or []]
+    for key, kind in (('checkpoint_coverage', 'CheckpointCoverageHook'),
+                      ('sample_coverage', 'SampleCoverageHook')):
+        if kind not in custom and (hooks.get(key) or {}).get('type') != kind:
+            hooks[key] = dict(type=kind)
+    if args.allow_partial_checkpoint:
+        if 'CheckpointCoverageHook' in custom:
+            for hook in cfg.custom_hooks:
+                if hook.get('type') == 'CheckpointCoverageHook':
+                    hook['allow_partial'] = True
+        else:
+            hooks.checkpoint_coverage['allow_partial'] = True
 
 
 def main() -> None:

@@ -22,5 +22,10 @@ model_wrapper_cfg = dict(
 # `last_checkpoint` repaired before `--resume auto` if a crash left it broken.
 # Original VideoMAEv2/AMD/ADH-ViT files get MMEngine's layout before hooks such as
 # EMAHook read them (in default_hooks, which merge by key, so custom_hooks cannot drop it).
+# Evaluation is refused when a weight did not come from the checkpoint (fresh head,
+# backbone-only file; tools/test.py --allow-partial-checkpoint overrides) or when the
+# loader would not score each sample exactly once (drop_last, a repeating sampler).
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'),
-                     original_checkpoint=dict(type='OriginalCheckpointHook'))
+                     original_checkpoint=dict(type='OriginalCheckpointHook'),
+                     checkpoint_coverage=dict(type='CheckpointCoverageHook'),
+                     sample_coverage=dict(type='SampleCoverageHook'))

@@ -7,6 +7,13 @@ renew heads, check the architecture); a ``load_state_dict`` pre-hook
 ``load_from``, ``tools/test.py CFG ORIGINAL.pth``, ``init_cfg=Pretrained`` and
 ``tools/convert_checkpoint.py`` all share it. Checkpoints already in this model's own key
 names pass through untouched.
+
+The conversion only renames and converts: keys the file lacks stay missing and tensors
+the model has no place for stay in the state dict (under their names in the file), so
+``strict=True`` fails on an incomplete file exactly as in PyTorch/MMEngine. Two results
+are generated rather than read, and are recorded in the report for the evaluation guard
+(:mod:`mmaction_ext.engine.checkpoint_coverage_hook`): a fresh head when the class count
+differs, and a fixed sinusoid position table that the file does not store.
 """
 from __future__ import annotations
 
@@ -17,11 +24,12 @@ from typing import Any, Dict, List, Mapping, Tuple
 
 import torch
 from mmengine.logging import print_log
+from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor, nn
 
 from .pos_embed import infer_pos_grid, interpolate_pos_embed, is_sinusoid_table
 from .report import LoadReport
-from .safe_load import CheckpointLoadError, safe_torch_load
+from .safe_load import CheckpointLoadError
 
 WRAPPERS = ('state_dict', 'model', 'module')
 # torch.compile, DDP/DeepSpeed, pre-training encoder, MMEngine recognizer.
@@ -187,8 +195,10 @@ def convert_original_checkpoint(
         pos_grid: (T', H', W') token grid the model's position table is built for.
 
     Returns:
-        A state dict with exactly ``target``'s keys (missing ones filled with the target's
-        current values and reported) and a :class:`LoadReport`.
+        The converted state dict and a :class:`LoadReport`. Keys ``target`` has but the
+        file lacks are absent (and listed in ``report.missing``); tensors ``target`` has
+        no place for are kept under their names in the file (listed in
+        ``report.dropped`` with the reason), so the caller's ``strict`` decides.
 
     Raises:
         NoRecognisedKeysError, ArchitectureMismatchError: with both sides named.
@@ -201,6 +211,7 @@ def convert_original_checkpoint(
     sd, report.wrappers, report.ignored_entries, args = _unwrap(checkpoint)
     bb = _backbone_prefix(target)
     out: Dict[str, Tensor] = OrderedDict()
+    extra: Dict[str, Tensor] = OrderedDict()  # not loadable here: left for strict to see
     for key, value in sd.items():
         if not torch.is_tensor(value):
             report.ignored_entries.append(key)
@@ -213,10 +224,12 @@ def convert_original_checkpoint(
         short = _strip(key0, PREFIXES[2:], report.prefixes)
         if _PRETRAIN_ONLY.fullmatch(short):
             report.drop(key, 'pre-training-only tensors (decoder, generators, projections)')
+            extra[key] = value
             continue
         name, renamed = _map_key(short)
         if name is None:
             report.drop(key, 'unrecognised tensors')
+            extra[key] = value
             continue
         if name.startswith('backbone.'):
             name = bb + name[len('backbone.'):]
@@ -233,21 +246,23 @@ def convert_original_checkpoint(
             f'{", ".join(PREFIXES)}), or an MMEngine checkpoint of this model.')
     report.source_format = _describe(sd, out, report)
     _check_arch(out, target, bb)
-    _check_optional(out, target, bb, report)
+    _check_optional(out, target, bb, report, extra)
     _handle_pos_embed(out, target, bb, report, pos_grid, args)
-    _handle_heads(out, target, report, init_scale)
+    _handle_heads(out, target, report, init_scale, extra)
     result = OrderedDict()
-    for key, value in target.items():
+    for key in target:
         if key in out:
             result[key] = out[key]
             if key not in report.loaded:
                 report.loaded.append(key)
         else:
-            result[key] = value
             report.missing.append(key)
     for key in out:
         if key not in target:
             report.drop(key, 'tensors this model does not have')
+            result[key] = out[key]
+    for key, value in extra.items():
+        result.setdefault(key, value)
     return result, report
 
 
@@ -264,7 +279,7 @@ def _describe(sd: Mapping, out: Mapping, report: LoadReport) -> str:
 
 
 def _check_optional(out: Dict[str, Tensor], target: Mapping[str, Tensor], bb: str,
-                    report: LoadReport) -> None:
+                    report: LoadReport, extra: Dict[str, Tensor]) -> None:
     """Layer scale and cosine attention must be configured to be loaded; norm may go."""
     needs = [('gamma_1', 'layer scale (blocks.N.gamma_1/gamma_2)', 'init_values=0.1'),
              ('attn.scale', 'cosine attention (blocks.N.attn.scale)', 'cos_attn=True')]
@@ -277,7 +292,7 @@ def _check_optional(out: Dict[str, Tensor], target: Mapping[str, Tensor], bb: st
     for key in [k for k in out if k in (bb + 'norm.weight', bb + 'norm.bias')]:
         if key not in target:
             report.drop(key, 'unused (the model mean-pools with fc_norm)')
-            out.pop(key)
+            extra[key] = out.pop(key)
 
 
 def _handle_pos_embed(out: Dict[str, Tensor], target: Mapping[str, Tensor], bb: str,
@@ -291,9 +306,10 @@ def _handle_pos_embed(out: Dict[str, Tensor], target: Mapping[str, Tensor], bb: 
         pos_grid = infer_pos_grid(tgt.shape[1], (8, 0, 0))
     grid_txt = 'x'.join(map(str, pos_grid))
     if key not in out:
-        if is_sinusoid_table(tgt):
+        if is_sinusoid_table(tgt):  # a function of the config, not a weight
             out[key] = tgt
             report.pos_embed = f'fixed sinusoid (not saved) built for {grid_txt} tokens'
+            report.generated.append(key)
         return
     table = out[key]
     if table.dim() == 2:
@@ -314,7 +330,7 @@ def _handle_pos_embed(out: Dict[str, Tensor], target: Mapping[str, Tensor], bb: 
 
 
 def _handle_heads(out: Dict[str, Tensor], target: Mapping[str, Tensor], report: LoadReport,
-                  init_scale: float) -> None:
+                  init_scale: float, extra: Dict[str, Tensor]) -> None:
     model_heads = [h for h in HEADS if f'{h}.fc_cls.weight' in target]
     for head in HEADS:
         w_key, b_key = f'{head}.fc_cls.weight', f'{head}.fc_cls.bias'
@@ -326,7 +342,7 @@ def _handle_heads(out: Dict[str, Tensor], target: Mapping[str, Tensor], report: 
             for k in (w_key, b_key):
                 if k in out:
                     report.drop(k, reason)
-                    out.pop(k)
+                    extra[k] = out.pop(k)
             continue
         ck_classes, cfg_classes = out[w_key].shape[0], target[w_key].shape[0]
         if out[w_key].shape == target[w_key].shape:
@@ -338,13 +354,14 @@ def _handle_heads(out: Dict[str, Tensor], target: Mapping[str, Tensor], report: 
                 out.pop(k)
         report.heads[head] = (f'new: checkpoint has {ck_classes} classes, config '
                               f'{cfg_classes}')
+        report.fresh_heads[head] = (ck_classes, cfg_classes)
     for head in model_heads:
         w_key, b_key = f'{head}.fc_cls.weight', f'{head}.fc_cls.bias'
         if w_key in out:
             continue
-        if head not in report.heads:  # a partial load must not clobber a trained head
-            report.heads[head] = ('not in the checkpoint: keeps the model\'s weights '
-                                  '(a ViTRecognizer3D initialises it x init_scale)')
+        if head not in report.heads:  # missing: the caller's strict decides
+            report.heads[head] = ('not in the checkpoint (strict=False keeps the model\'s '
+                                  'weights; a ViTRecognizer3D initialises it x init_scale)')
             continue
         report.heads[head] += (f'; initialised trunc_normal(std=0.02) x init_scale '
                                f'{init_scale:g}')
@@ -389,8 +406,21 @@ def _pre_hook(module: nn.Module, state_dict: Dict[str, Any], prefix: str, *args)
         del state_dict[k]
     for k, v in converted.items():
         state_dict[prefix + k] = v
-    module.last_load_report = report
+    record_report(module, report)
     print_log(report.format(f'checkpoint into {type(module).__name__}'), logger='current')
+
+
+def record_report(module: nn.Module, report: LoadReport) -> None:
+    """Keep ``report`` on ``module``: the latest one, and every one since the last reset.
+
+    The evaluation guard reads ``load_reports``: a checkpoint may be converted twice (by
+    ``OriginalCheckpointHook``, then again when the model loads it), and the second pass
+    sees the first one's fresh head as "kept".
+    """
+    module.last_load_report = report
+    if not isinstance(getattr(module, 'load_reports', None), list):
+        module.load_reports = []
+    module.load_reports.append(report)
 
 
 def install_original_checkpoint_hook(model: nn.Module) -> None:
@@ -405,14 +435,18 @@ def install_original_checkpoint_hook(model: nn.Module) -> None:
 def load_original_checkpoint(module: nn.Module, path: str) -> LoadReport:
     """Load ``path`` (original or MMEngine format) into ``module`` and log the report.
 
-    Errors name the file: missing, not a checkpoint, unsafe pickle, wrong architecture.
+    ``path`` may use any of MMEngine's schemes (``https://``, ``open-mmlab://``, ...);
+    all load through the safe loaders. Errors name the file: missing, not a checkpoint,
+    unsafe pickle, wrong architecture.
     """
-    checkpoint = safe_torch_load(path)
+    checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     try:
         state_dict, report = convert_for_module(checkpoint, module)
     except CheckpointLoadError as err:
         raise type(err)(f'{path}: {err}') from err
-    module.load_state_dict(state_dict, strict=True)
-    module.last_load_report = report
+    # Initialisation from a pretrained file: parts it lacks (a fresh fc_norm for a
+    # pre-training file) keep their initial values, as in the original fine-tuning.
+    module.load_state_dict(state_dict, strict=False)
+    record_report(module, report)
     print_log(report.format(f'{path} into {type(module).__name__}'), logger='current')
     return report

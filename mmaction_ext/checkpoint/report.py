@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 
 def _group(keys: List[str], limit: int = 6) -> str:
@@ -26,6 +26,8 @@ class LoadReport:
     dropped: Dict[str, List[str]] = field(default_factory=dict)
     missing: List[str] = field(default_factory=list)
     heads: Dict[str, str] = field(default_factory=dict)
+    fresh_heads: Dict[str, Tuple[int, int]] = field(default_factory=dict)  # file, config
+    generated: List[str] = field(default_factory=list)  # built from the config, not read
     pos_embed: str = ''
     ignored_entries: List[str] = field(default_factory=list)
 
@@ -50,8 +52,8 @@ class LoadReport:
         for reason, keys in self.dropped.items():
             lines.append(f'  dropped      {len(keys)} {reason}: {_group(keys)}')
         if self.missing:
-            lines.append(f'  missing      {len(self.missing)} kept at the model\'s initial '
-                         f'values: {", ".join(self.missing[:6])}'
+            lines.append(f'  missing      {len(self.missing)} not in the file (strict=False '
+                         f'keeps the model\'s values): {", ".join(self.missing[:6])}'
                          + (' ...' if len(self.missing) > 6 else ''))
         if self.pos_embed:
             lines.append(f'  pos_embed    {self.pos_embed}')

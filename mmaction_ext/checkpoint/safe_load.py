@@ -6,11 +6,14 @@ MMEngine 0.10.7 calls plain ``torch.load``; since torch 2.6 that means
 Instead of turning ``weights_only`` off, :func:`safe_torch_load` allows just the globals
 that MMEngine and the original research checkpoints really contain, and registers
 itself as MMEngine's loader for local files, so every path (``load_from``, ``--resume``,
-``init_cfg=Pretrained``, MMAction2's own tools) goes through it.
+``init_cfg=Pretrained``, MMAction2's own tools) goes through it. Remote schemes
+(``http(s)://``, ``open-mmlab://``, ``s3://``, ...) download first and then load the
+same way (:mod:`.remote_load`).
 
 A checkpoint that needs anything else is refused with the global's name. Trusted files
 can be opted in explicitly: ``MMACTION_EXT_TRUSTED_CHECKPOINTS`` holds a
-``os.pathsep``-separated list of paths (or ``*`` for all) loaded with full pickle.
+``os.pathsep``-separated list of paths, glob patterns or URLs (or ``*`` for all) loaded
+with full pickle.
 """
 from __future__ import annotations
 
@@ -31,6 +34,10 @@ TRUST_ENV = 'MMACTION_EXT_TRUSTED_CHECKPOINTS'
 
 class CheckpointLoadError(RuntimeError):
     """A checkpoint file is missing, unreadable or not a checkpoint."""
+
+
+class CheckpointNotFoundError(CheckpointLoadError, FileNotFoundError):
+    """No file at the checkpoint's path; a ``FileNotFoundError`` as MMEngine raises."""
 
 
 class UnsafeCheckpointError(CheckpointLoadError):
@@ -71,24 +78,42 @@ SAFE_GLOBALS: list = _numpy_globals() + [
 ]
 
 
-def _is_trusted(path: str) -> bool:
-    patterns = [p for p in os.environ.get(TRUST_ENV, '').split(os.pathsep) if p]
+def _trust_patterns() -> list:
+    """The opt-in list; ``:`` inside a URL (``http://``, ``host:8000``) does not split."""
+    value = os.environ.get(TRUST_ENV, '')
+    parts = re.split(r':(?!//|\d)', value) if os.pathsep == ':' else value.split(os.pathsep)
+    return [p for p in parts if p]
+
+
+def _is_trusted(path: str, source: str | None = None) -> bool:
     real = os.path.realpath(path)
-    return any(p == '*' or fnmatch.fnmatch(real, os.path.realpath(p)) for p in patterns)
+    for p in _trust_patterns():
+        if p == '*' or fnmatch.fnmatch(real, os.path.realpath(p)):
+            return True
+        if source is not None and '://' in p and fnmatch.fnmatch(source, p):
+            return True
+    return False
 
 
-def safe_torch_load(path: str, map_location: Any = 'cpu') -> Any:
+def safe_torch_load(path: str, map_location: Any = 'cpu', source: str | None = None) -> Any:
     """``torch.load`` with ``weights_only=True`` and the project's allow-list.
 
+    Args:
+        path: the local file.
+        map_location: as for ``torch.load``.
+        source: where ``path`` was downloaded from (a URL), for messages and the opt-in.
+
     Raises:
-        CheckpointLoadError: the file is missing or not a torch checkpoint.
+        CheckpointNotFoundError: no file at ``path`` (also a ``FileNotFoundError``).
+        CheckpointLoadError: the file is not a torch checkpoint.
         UnsafeCheckpointError: it needs a global that is not allow-listed.
     """
     if not os.path.isfile(path):
-        raise CheckpointLoadError(
-            f'checkpoint not found: {path!r}. Check the path (config `load_from`, '
+        what = 'is a directory, not a file' if os.path.isdir(path) else 'not found'
+        raise CheckpointNotFoundError(
+            f'checkpoint {what}: {path!r}. Check the path (config `load_from`, '
             f'backbone `pretrained`, or the CHECKPOINT argument of tools/test.py).')
-    if _is_trusted(path):
+    if _is_trusted(path, source):
         return torch.load(path, map_location=map_location, weights_only=False)
     try:
         with torch.serialization.safe_globals(SAFE_GLOBALS):
@@ -99,10 +124,11 @@ def safe_torch_load(path: str, map_location: Any = 'cpu') -> Any:
         if name is None:
             raise CheckpointLoadError(
                 f'{path!r} is not a loadable checkpoint: {_unpickler_reason(err)}') from err
+        where = f'{path!r} (downloaded from {source})' if source else repr(path)
         raise UnsafeCheckpointError(
-            f'refusing to load {path!r}: it contains the pickle global `{name}`, which is '
+            f'refusing to load {where}: it contains the pickle global `{name}`, which is '
             f'not on mmaction_ext\'s allow-list and could run code when loaded. If you '
-            f'trust this file, allow it explicitly: {TRUST_ENV}={path}') from err
+            f'trust this file, allow it explicitly: {TRUST_ENV}={source or path}') from err
     except Exception as err:  # noqa: BLE001 - any other failure means "not a checkpoint"
         raise CheckpointLoadError(
             f'{path!r} is not a readable torch checkpoint ({type(err).__name__}: '
@@ -120,10 +146,11 @@ def _unpickler_reason(err: Exception) -> str:
     return lines[0] if lines else type(err).__name__
 
 
-def _load_from_local(filename: str, map_location: Any) -> Any:
+def load_from_local(filename: str, map_location: Any = None) -> Any:
+    """MMEngine's local loader (same name, so its log line reads "by local backend")."""
     return safe_torch_load(os.path.expanduser(filename), map_location)
 
 
 def register_safe_local_loader() -> None:
     """Make MMEngine load local files (the empty-prefix scheme) through us."""
-    CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local, force=True)
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)

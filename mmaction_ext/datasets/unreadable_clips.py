@@ -18,6 +18,35 @@ class UnreadableClipError(RuntimeError):
     """A clip could not be read (the message names the file and what to do)."""
 
 
+class PipelineConfigError(RuntimeError):
+    """A pipeline step failed for a reason that is the config's, not the file's."""
+
+
+# Decoding steps end in Init/Decode (DecordInit, SafeDecordInit, PyAVDecode, ...). Errors
+# of these types mean a step is missing, misplaced or misconfigured, not a bad file.
+_DECODER_SUFFIXES = ('Init', 'Decode')
+_CONFIG_ERRORS = (KeyError, TypeError, AttributeError, NameError, ImportError)
+
+
+def failing_step(err: BaseException, pipeline) -> object | None:
+    """The pipeline transform in whose code ``err`` was raised (deepest one), if any."""
+    steps = {id(t) for t in getattr(pipeline, 'transforms', [])}
+    found, tb = None, err.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get('self')
+        if owner is not None and id(owner) in steps:
+            found = owner
+        tb = tb.tb_next
+    return found
+
+
+def is_decoding_error(err: BaseException, pipeline) -> bool:
+    """True when a decoding step raised, with an error that is not a config mistake."""
+    step = failing_step(err, pipeline)
+    return (step is not None and type(step).__name__.endswith(_DECODER_SUFFIXES)
+            and not isinstance(err, _CONFIG_ERRORS))
+
+
 class SkipUnreadableClipsMixin:
     """Mixin for ``BaseActionDataset`` subclasses (put it first in the bases).
 
@@ -43,6 +72,14 @@ class SkipUnreadableClipsMixin:
             info = self.get_data_info(idx)
             filename = info.get('filename', f'sample {idx}')
             reason = f'{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err) else ""}'
+            if not is_decoding_error(err, getattr(self, 'pipeline', None)):
+                step = failing_step(err, getattr(self, 'pipeline', None))
+                where = f'pipeline step {type(step).__name__}' if step else 'the pipeline'
+                raise PipelineConfigError(
+                    f'{filename}: {where} failed ({reason}). This is not an unreadable '
+                    f'clip (those are skipped in training) but a configuration problem: '
+                    f'check the pipeline order (e.g. DecordInit, SampleFrames, DecordDecode, '
+                    f'Resize, ..., PackActionInputs) and the step\'s arguments.') from err
             if self.test_mode or not self.skip_unreadable:
                 raise UnreadableClipError(
                     f'cannot read {filename} ({reason}). Re-encode or replace the file, or '

@@ -6,7 +6,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
-from mmaction_ext.checkpoint.original import convert_for_module
+from mmaction_ext.checkpoint.original import convert_for_module, record_report
 
 
 @HOOKS.register_module()
@@ -34,4 +34,5 @@ class OriginalCheckpointHook(Hook):
         converted, report = convert_for_module(checkpoint, model)
         checkpoint.clear()
         checkpoint['state_dict'] = converted
+        record_report(model, report)
         print_log(report.format(f'checkpoint into {type(model).__name__}'), logger='current')

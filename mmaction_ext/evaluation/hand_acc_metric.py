@@ -11,11 +11,10 @@ from mmaction.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
+from .coverage import MissingSamplesError, check_scored_once
+
 HANDS = ('lh', 'rh')
-
-
-class MissingSamplesError(RuntimeError):
-    """Evaluation results do not cover every sample of a hand exactly once."""
+__all__ = ['HandAccMetric', 'MissingSamplesError']
 
 
 def hand_accuracies(scores: np.ndarray, labels: np.ndarray,
@@ -112,10 +111,7 @@ class HandAccMetric(BaseMetric):
         if expected is not None and dict(got) != {h: n for h, n in expected.items() if n}:
             raise MissingSamplesError(
                 f'HandAccMetric: results per hand {dict(got)} but the dataset has {expected}')
-        ids = Counter(r['sample_idx'] for r in results if r['sample_idx'] is not None)
-        repeated = [i for i, n in ids.items() if n > 1]
-        if repeated:
-            raise MissingSamplesError(f'HandAccMetric: samples scored twice: {repeated[:10]}')
+        check_scored_once([r['sample_idx'] for r in results], None, 'HandAccMetric')
 
     def compute_metrics(self, results: list) -> dict:
         if self.check_counts:

@@ -1,0 +1,170 @@
+"""Remote checkpoints (every MMEngine scheme) load like local files: weights_only + allow-list.
+
+A local ``http.server`` serves a pickle payload that would create a marker file when
+unpickled, and a benign MMEngine-style checkpoint.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+import threading
+import types
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import torch
+from mmengine.logging import MMLogger
+from mmengine.runner import checkpoint as mm_ckpt
+from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
+from test_safe_load import mmengine_like_checkpoint
+
+from mmaction_ext.checkpoint import (
+    CheckpointLoadError,
+    CheckpointNotFoundError,
+    UnsafeCheckpointError,
+    remote_load,
+    safe_load,
+    safe_torch_load,
+)
+from mmaction_ext.checkpoint.safe_load import TRUST_ENV
+
+
+class Payload:
+    """Unpickles as ``open(marker, 'w')`` (global ``io.open``): code run by loading."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return open, (self.marker, 'w')
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """(base URL, served folder, marker path); torch's hub cache under tmp_path."""
+    served = tmp_path / 'served'
+    served.mkdir()
+    marker = tmp_path / 'PAYLOAD_RAN'
+    torch.save({'state_dict': {'w': torch.ones(2)}, 'x': Payload(str(marker))},
+               served / 'evil.pth')
+    mmengine_like_checkpoint(served / 'good.pth')
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setattr(torch.hub, '_hub_dir', None)
+    httpd = ThreadingHTTPServer(('127.0.0.1', 0),
+                                functools.partial(_Quiet, directory=str(served)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f'http://127.0.0.1:{httpd.server_address[1]}', served, marker
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_stock_http_loader_runs_the_payload(server, tmp_path):
+    """The upstream symptom the fix removes (MMEngine's own function, kept unregistered)."""
+    url, _, marker = server
+    mm_ckpt.load_from_http(f'{url}/evil.pth', model_dir=str(tmp_path / 'stock_cache'))
+    assert marker.exists()
+
+
+def test_http_payload_refused_naming_the_global(server):
+    url, _, marker = server
+    with pytest.raises(UnsafeCheckpointError) as err:
+        _load_checkpoint(f'{url}/evil.pth', map_location='cpu')
+    assert not marker.exists()
+    assert '`io.open`' in str(err.value)
+    assert f'{url}/evil.pth' in str(err.value) and TRUST_ENV in str(err.value)
+
+
+def test_http_benign_checkpoint_loads_and_trust_opt_in_takes_the_url(server, monkeypatch):
+    url, _, marker = server
+    loaded = _load_checkpoint(f'{url}/good.pth', map_location='cpu')
+    assert torch.equal(loaded['state_dict']['w'], torch.arange(4.0))
+    assert loaded['message_hub']['log_scalars']['train/loss'].mean() == 0.5
+    # the one explicit opt-in: the URL (its ':' do not split the list) or the cached file
+    monkeypatch.setenv(TRUST_ENV, f'/nowhere/a.pth:{url}/evil.pth')
+    assert torch.equal(_load_checkpoint(f'{url}/evil.pth')['state_dict']['w'], torch.ones(2))
+    assert marker.exists()
+
+
+def test_every_mmengine_scheme_is_replaced_by_a_safe_loader():
+    """No registered prefix is left with an MMEngine loader that calls torch.load itself."""
+    ours = {id(f) for f in remote_load.SAFE_SCHEMES.values()}
+    for prefix, loader in CheckpointLoader._schemes.items():
+        assert id(loader) in ours, (prefix, loader)
+        assert loader.__name__ == getattr(mm_ckpt, loader.__name__).__name__
+    assert CheckpointLoader._get_checkpoint_loader('x.pth') is safe_load.load_from_local
+    assert (CheckpointLoader._get_checkpoint_loader('open-mmlab:s3://b/x.pth')
+            is remote_load.load_from_ceph)
+
+
+@pytest.mark.parametrize('scheme,table', [
+    ('torchvision://', 'get_torchvision_models'),
+    ('modelzoo://', 'get_torchvision_models'),
+    ('open-mmlab://', 'get_external_models'),
+    ('openmmlab://', 'get_external_models'),
+    ('mmcls://', 'get_mmcls_models'),
+])
+def test_model_zoo_names_resolve_to_the_safe_http_loader(server, monkeypatch, scheme, table):
+    url, _, marker = server
+    monkeypatch.setattr(mm_ckpt, table, lambda: {'evil_net': f'{url}/evil.pth'})
+    with pytest.raises(UnsafeCheckpointError, match='io.open'):
+        _load_checkpoint(f'{scheme}evil_net')
+    assert not marker.exists()
+
+
+def test_s3_and_pavi_bytes_go_through_the_allow_list(server, monkeypatch):
+    _, served, marker = server
+    payload = (served / 'evil.pth').read_bytes()
+
+    class Backend:
+        def get(self, name):
+            return payload
+    monkeypatch.setattr(mm_ckpt, 'get_file_backend', lambda *a, **k: Backend())
+    with pytest.raises(UnsafeCheckpointError, match='s3://bucket/evil.pth'):
+        _load_checkpoint('s3://bucket/evil.pth')
+
+    class Model:
+        name = 'evil.pth'
+
+        def download(self, path):
+            with open(path, 'wb') as f:
+                f.write(payload)
+    pavi = types.ModuleType('pavi')
+    pavi.modelcloud = types.SimpleNamespace(get=lambda name: Model())
+    monkeypatch.setitem(sys.modules, 'pavi', pavi)
+    with pytest.raises(UnsafeCheckpointError, match='pavi://team/evil'):
+        _load_checkpoint('pavi://team/evil')
+    assert not marker.exists()
+
+
+def test_log_line_names_the_backend_as_mmengine_does(tmp_path):
+    path = tmp_path / 'good.pth'
+    mmengine_like_checkpoint(path)
+    logger = MMLogger.get_instance('remote_ckpt_log_test', log_level='INFO')
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        _load_checkpoint(str(path), logger='remote_ckpt_log_test')
+    finally:
+        logger.removeHandler(handler)
+    assert any(r.getMessage() == f'Loads checkpoint by local backend from path: {path}'
+               for r in records), [r.getMessage() for r in records]
+
+
+def test_missing_file_is_a_file_not_found_error_with_the_projects_message(tmp_path):
+    with pytest.raises(FileNotFoundError, match='checkpoint not found') as err:
+        _load_checkpoint(str(tmp_path / 'absent.pth'))
+    assert isinstance(err.value, CheckpointNotFoundError)
+    assert isinstance(err.value, CheckpointLoadError)
+    with pytest.raises(FileNotFoundError, match='is a directory'):
+        safe_torch_load(str(tmp_path))
+    assert os.path.isdir(tmp_path)
