@@ -11,6 +11,7 @@ names pass through untouched.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from collections import OrderedDict
 from typing import Any, Dict, List, Mapping, Tuple
@@ -19,7 +20,12 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
-from .pos_embed import infer_pos_grid, interpolate_pos_embed, is_sinusoid_table
+from .pos_embed import (
+    grid_candidates,
+    infer_pos_grid,
+    interpolate_pos_embed,
+    is_sinusoid_table,
+)
 from .report import LoadReport
 from .safe_load import CheckpointLoadError, safe_torch_load
 
@@ -70,6 +76,8 @@ def _unwrap(checkpoint: Mapping) -> Tuple[Mapping, List[str], List[str], Any]:
         ignored += [k for k in sd if k != name and not torch.is_tensor(sd[k])]
         wrappers.append(name)
         sd = sd[name]
+    if args is None and isinstance(sd.get('args'), argparse.Namespace):
+        args = sd['args']  # a bare state dict given a clip hint (convert_checkpoint.py)
     return sd, wrappers, ignored, args
 
 
@@ -153,10 +161,12 @@ def _check_arch(out: Dict[str, Tensor], target: Mapping[str, Tensor], bb: str) -
 
 
 def _grid_hint(args: Any, patch_weight: Tensor | None) -> Tuple[int, int, int] | None:
+    """(T', H', W') from saved args; patch and (if args lack it) tubelet from the weights."""
     try:
         p = patch_weight.shape[-1]
+        tubelet = getattr(args, 'tubelet_size', None) or patch_weight.shape[2]
         s = int(args.input_size) // p
-        return int(args.num_frames) // int(args.tubelet_size), s, s
+        return int(args.num_frames) // int(tubelet), s, s
     except (AttributeError, TypeError, ValueError):
         return None
 
@@ -274,10 +284,30 @@ def _check_optional(out: Dict[str, Tensor], target: Mapping[str, Tensor], bb: st
             raise ArchitectureMismatchError(
                 f'the checkpoint uses {what} but the configured backbone does not: set '
                 f'{fix} in the backbone config')
+    _check_pooling(out, target, bb, report)
     for key in [k for k in out if k in (bb + 'norm.weight', bb + 'norm.bias')]:
         if key not in target:
             report.drop(key, 'unused (the model mean-pools with fc_norm)')
             out.pop(key)
+
+
+def _check_pooling(out: Mapping[str, Tensor], target: Mapping[str, Tensor], bb: str,
+                   report: LoadReport) -> None:
+    """A class-token model (``norm.*``, no ``fc_norm.*``) needs use_mean_pooling=False.
+
+    Pre-training files also have ``norm.*`` only; fine-tuning mean-pools after them.
+    """
+    pretrain = report.source_format.endswith('pre-training')
+    ck_norm, ck_fc = bb + 'norm.weight' in out, bb + 'fc_norm.weight' in out
+    if ck_norm and not ck_fc and not pretrain and bb + 'fc_norm.weight' in target:
+        raise ArchitectureMismatchError(
+            'the checkpoint pools the first token after `norm` (it has norm.*, no fc_norm.*: '
+            'use_mean_pooling=False in the original), but the configured backbone mean-pools '
+            'with fc_norm: set use_mean_pooling=False in the backbone config')
+    if ck_fc and bb + 'fc_norm.weight' not in target and bb + 'norm.weight' in target:
+        raise ArchitectureMismatchError(
+            'the checkpoint mean-pools with fc_norm (it has fc_norm.*), but the configured '
+            'backbone pools the first token after norm: set use_mean_pooling=True')
 
 
 def _handle_pos_embed(out: Dict[str, Tensor], target: Mapping[str, Tensor], bb: str,
@@ -306,11 +336,34 @@ def _handle_pos_embed(out: Dict[str, Tensor], target: Mapping[str, Tensor], bb: 
         out[key] = table
         report.pos_embed = f'learned table loaded ({grid_txt} tokens)'
         return
-    src = infer_pos_grid(table.shape[1], tuple(pos_grid),
-                         _grid_hint(args, out.get(bb + 'patch_embed.projection.weight')))
+    src, why = _source_grid(table.shape[1], args,
+                            out.get(bb + 'patch_embed.projection.weight'))
     out[key] = interpolate_pos_embed(table, src, pos_grid)
     report.pos_embed = (f'learned table resampled {"x".join(map(str, src))} -> {grid_txt} '
-                        f'(bicubic in space, linear in time)')
+                        f'(bicubic in space, linear in time; source grid: {why})')
+
+
+def _source_grid(num_tokens: int, args: Any,
+                 patch_weight: Tensor | None) -> Tuple[Tuple[int, int, int], str]:
+    """The token grid a saved learned table was trained for: never a guess.
+
+    From the saved ``args`` (num_frames, input_size) when they fit, else the only
+    T x S x S grid with that many tokens; several candidates are refused.
+    """
+    hint = _grid_hint(args, patch_weight)
+    if hint is not None and math.prod(hint) == num_tokens:
+        return hint, 'grid from the saved args'
+    fits = grid_candidates(num_tokens)
+    if len(fits) == 1:
+        return fits[0], f'the only grid with {num_tokens} tokens'
+    shown = ', '.join('x'.join(map(str, g)) for g in fits) or 'none'
+    raise CheckpointLoadError(
+        f'the checkpoint\'s learned position table has {num_tokens} tokens and the file does '
+        f'not record the clip it was trained with (no args.num_frames/args.input_size'
+        + (f' that fit: they give {"x".join(map(str, hint))}' if hint else '')
+        + f'), so its token grid (T x H x W) could be {shown}. Convert it once, naming that '
+        f'clip: python tools/convert_checkpoint.py SRC DST --config CFG --frames F --size S '
+        f'(frames and crop size of its training), then load DST.')
 
 
 def _handle_heads(out: Dict[str, Tensor], target: Mapping[str, Tensor], report: LoadReport,
