@@ -122,3 +122,28 @@ def test_test_tool_ema_option(tmp_path):
     cfg = tool.merge_args(Config(dict(default_hooks=dict())),
                           argparse.Namespace(**base, ema=False))
     assert 'original_checkpoint' not in cfg.default_hooks
+
+
+def test_adh_vit_file_into_eps_1e6_layer_norms_warns(tmp_path):
+    """load_from of an ADH-ViT file: the log says which eps its weights need."""
+    from unittest import mock
+    torch.manual_seed(0)
+    path = str(tmp_path / 'adh.pth')
+    torch.save({'model': RefViT(dual=True, eps=1e-5).state_dict()}, path)
+    dual = CONFIG.format(base=os.path.join(REPO, 'configs/_base_/ext_runtime.py'),
+                         work=str(tmp_path / 'work')) + """
+model = dict(type='DualHandRecognizer',
+             backbone=dict(type='MAEVisionTransformer',
+                           arch=dict(embed_dims=48, depth=2, num_heads=4), img_size=32,
+                           num_frames=4, norm_cfg=dict(type='LN', eps=EPS)),
+             lh_head=dict(num_classes=5, in_channels=48),
+             rh_head=dict(num_classes=7, in_channels=48))
+"""
+    for eps, warned in (('1e-6', True), ('1e-5', False)):
+        cfg_file = tmp_path / f'dual_{eps}.py'
+        cfg_file.write_text(dual.replace('EPS', eps))
+        runner = Runner.from_cfg(Config.fromfile(str(cfg_file)))
+        with mock.patch('mmaction_ext.checkpoint.original.print_log') as log:
+            runner.load_checkpoint(path)
+        texts = ' '.join(str(c.args[0]) for c in log.call_args_list)
+        assert ('eps 1e-05' in texts and 'eps=1e-5' in texts) is warned, texts

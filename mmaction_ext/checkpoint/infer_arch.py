@@ -17,13 +17,11 @@ from typing import Any, Dict, List, Mapping, Tuple
 import torch
 from torch import Tensor
 
-from .original import PREFIXES, WRAPPERS
+from .original import ADH_VIT_LN_EPS, PREFIXES, WRAPPERS
 from .pos_embed import grid_candidates, is_sinusoid_table
 from .safe_load import CheckpointLoadError
 
-# nn.LayerNorm's default: ADH-ViT's registered models build their norms without eps.
-ADH_VIT_LN_EPS = 1e-5
-# VideoMAEv2 / AMD: partial(nn.LayerNorm, eps=1e-6).
+# VideoMAEv2 / AMD: partial(nn.LayerNorm, eps=1e-6); ADH-ViT: nn.LayerNorm's 1e-5.
 VIDEOMAE_LN_EPS = 1e-6
 
 _PRETRAIN = re.compile(r'(decoder\.|encoder_to_decoder\.|mask_token|generators\.)')

@@ -11,6 +11,7 @@ names pass through untouched.
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import re
 from collections import OrderedDict
@@ -455,6 +456,31 @@ def install_original_checkpoint_hook(model: nn.Module) -> None:
     model._original_checkpoint_hook = True
 
 
+# ADH-ViT's registered models build nn.LayerNorm without eps: its checkpoints need 1e-5.
+ADH_VIT_LN_EPS = 1e-5
+
+
+def check_layer_norm_eps(module: nn.Module, report: LoadReport, source: str = '') -> bool:
+    """Warn when an ADH-ViT checkpoint goes into LayerNorms whose eps is not 1e-5.
+
+    VideoMAEv2/AMD use 1e-6, ADH-ViT nn.LayerNorm's default 1e-5; the weights run as
+    trained only with their own eps (logits move by ~1e-6 on random ViT-B weights, more
+    on trained ones). Returns True when the eps fits (or the file is no ADH-ViT one).
+    """
+    if report.source_format != 'ADH-ViT dual-head':
+        return True
+    other = sorted({m.eps for m in module.modules()
+                    if isinstance(m, nn.LayerNorm) and m.eps != ADH_VIT_LN_EPS})
+    if not other:
+        return True
+    print_log(f'{source or "checkpoint"}: an ADH-ViT checkpoint (lh_head/rh_head) runs with '
+              f'LayerNorm eps {ADH_VIT_LN_EPS:g} (nn.LayerNorm default in its models), but '
+              f'this model uses eps {", ".join(f"{e:g}" for e in other)}: set '
+              f'backbone.norm_cfg=dict(type=\'LN\', eps=1e-5) to reproduce its outputs',
+              logger='current', level=logging.WARNING)
+    return False
+
+
 def load_original_checkpoint(module: nn.Module, path: str) -> LoadReport:
     """Load ``path`` (original or MMEngine format) into ``module`` and log the report.
 
@@ -468,4 +494,5 @@ def load_original_checkpoint(module: nn.Module, path: str) -> LoadReport:
     module.load_state_dict(state_dict, strict=True)
     module.last_load_report = report
     print_log(report.format(f'{path} into {type(module).__name__}'), logger='current')
+    check_layer_norm_eps(module, report, path)
     return report

@@ -7,7 +7,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from mmaction_ext.checkpoint.ema import WEIGHTS, select_weights
-from mmaction_ext.checkpoint.original import convert_for_module
+from mmaction_ext.checkpoint.original import check_layer_norm_eps, convert_for_module
 
 
 @HOOKS.register_module()
@@ -56,3 +56,4 @@ class OriginalCheckpointHook(Hook):
         checkpoint.clear()
         checkpoint['state_dict'] = converted
         print_log(report.format(f'checkpoint into {type(model).__name__}'), logger='current')
+        check_layer_norm_eps(model, report, str(getattr(runner, '_load_from', '') or ''))
