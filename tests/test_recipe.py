@@ -296,3 +296,38 @@ def test_real_config_trains_with_the_recipe_on_synthetic_data(config, tmp_path, 
         x = batch['inputs']
         assert not torch.equal(x[0], x[1])                  # the copies differ
     assert np.isfinite(runner.message_hub.get_scalar('train/loss').current())
+
+
+@pytest.mark.slow
+def test_repeated_augmentation_in_two_process_ddp(tiny_havid, tmp_path):
+    """torchrun, 2 CPU processes: both copies of each clip in one rank's batch, ranks on
+    the same hand at every iteration, the alternation of the run without repeats."""
+    import subprocess
+    import sys
+
+    from test_alternating_loop import _ddp_env, _from_dict, _trace, tiny_config
+    work_dir = str(tmp_path / 'ddp')
+    cfg = tiny_config(tiny_havid, work_dir, max_epochs=1)
+    pipeline = cfg['train_dataloader']['dataset']['pipeline']
+    cfg['train_dataloader']['dataset']['pipeline'] = pipeline[:3] + [dict(
+        type='RepeatAugment', num_repeats=2, transforms=[
+            dict(type='VideoRandAugment', config_str=RECIPE, crop_size=32)] + pipeline[3:])]
+    cfg['train_dataloader'].update(batch_size=1, collate_fn=dict(type='repeat_pseudo_collate'))
+    cfg['train_cfg'] = dict(type='AlternatingTrainLoop', max_iters=5, val_interval=100)
+    cfg['default_hooks']['checkpoint'] = dict(by_epoch=False, interval=100)
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+           '--master_port', str(29700 + os.getpid() % 1000),
+           os.path.join(REPO, 'tools/train.py'), _from_dict(cfg).filename,
+           '--launcher', 'pytorch']
+    proc = subprocess.run(cmd, env=_ddp_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    ranks = [_trace(work_dir, r) for r in (0, 1)]
+    assert [t[1] for t in ranks[0]] == [t[1] for t in ranks[1]] == \
+        ['lh', 'lh', 'rh', 'rh', 'lh']                 # as without repeats (6 lh, 4 rh)
+    seen = Counter()
+    for rank in ranks:
+        for _, hand, ids in rank:
+            a, b = ids.split(',')
+            assert a == b                              # the two copies of one clip
+            seen[(hand, a)] += 2
+    assert len(seen) == 10 and set(seen.values()) == {2}
