@@ -13,11 +13,15 @@
 # DATA: dual-hand layout <data_root>/{lh,rh}_v0/{train,val}_list_video.txt + videos/
 #   (the authors' layout view{0,1,2}_{lh,rh}_{aa,pt}/: set dataset.layout='authors').
 #   HA-ViD's val list doubles as the test list, as in ADH-ViT.
-# Recipe (ADH-ViT): AdamW (0.9, 0.999), lr 1e-3 x total batch / 256 (auto_scale_lr below),
-#   layer decay 0.9, weight decay 0.1, drop path 0.3, clip grad 5, 5 warmup epochs then
-#   cosine to 1e-6, 50 epochs, label smoothing 0.1, mixup 0.8 / cutmix 1.0 with each hand's
-#   own class count, random erasing 0.25, 16 frames at stride 4, test 5 clips x 3 crops.
-# Not reproduced: RandAugment (needs pytorchvideo), repeated augmentation; no horizontal
+# Recipe (ADH-ViT, = VideoMAEv2/AMD run_class_finetuning.py defaults): AdamW (0.9, 0.999),
+#   lr 1e-3 x total batch / 256 (auto_scale_lr below; the batch counts clips, not their
+#   repeats, as in the originals), layer decay 0.9, weight decay 0.1, drop path 0.3, clip
+#   grad 5, 5 warmup epochs then cosine to 1e-6, 50 epochs, RandAugment
+#   rand-m7-n4-mstd0.5-inc1 (one draw per clip), repeated augmentation x2 (each clip
+#   decoded once, augmented twice: a batch of 8 clips is 16 samples), random erasing 0.25
+#   (per-pixel normal fill), label smoothing 0.1, mixup 0.8 / cutmix 1.0 with each hand's
+#   own class count, 16 frames at stride 4, test 5 clips x 3 crops; LayerNorm eps 1e-5
+#   (ADH-ViT's models use nn.LayerNorm's default; its checkpoints need it). No horizontal
 #   flip (it would swap the hands). On GPUs add --amp.
 _base_ = './_base_/ext_runtime.py'
 
@@ -42,6 +46,7 @@ model = dict(
     type='DualHandRecognizer',
     backbone=dict(type='MAEVisionTransformer', arch='b', img_size=img_size,
                   num_frames=num_frames, tubelet_size=2, drop_path_rate=0.3,
+                  norm_cfg=dict(type='LN', eps=1e-5),  # ADH-ViT: nn.LayerNorm default
                   pretrained=pretrained),
     lh_head=dict(head, num_classes=num_classes['lh']),
     rh_head=dict(head, num_classes=num_classes['rh']),
@@ -53,16 +58,25 @@ model = dict(
                           dict(type='MixupBlending', alpha=0.8),
                           dict(type='CutmixBlending', alpha=1.0)]))))
 
+mean, std = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
+rand_augment = 'rand-m7-n4-mstd0.5-inc1'
+num_repeats = 2  # repeated augmentation (the originals' --num_sample)
 train_pipeline = [
     dict(type='FastVideoInit'),
     dict(type='SampleFrames', clip_len=num_frames, frame_interval=frame_interval,
          num_clips=1),
     dict(type='FastVideoDecode', scale=(-1, 256)),  # = DecordDecode + Resize, faster
-    dict(type='RandomResizedCrop', area_range=(0.5, 1.0)),
-    dict(type='Resize', scale=(img_size, img_size), keep_ratio=False),
-    dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs'),
+    dict(type='RepeatAugment', num_repeats=num_repeats, transforms=[
+        # timm's RandAugment, the same ops and magnitudes on every frame of the clip
+        dict(type='VideoRandAugment', config_str=rand_augment, crop_size=img_size),
+        dict(type='RandomResizedCrop', area_range=(0.5, 1.0)),
+        dict(type='Resize', scale=(img_size, img_size), keep_ratio=False),
+        # the originals' mode='pixel' on normalised clips: normal(mean, std) per pixel
+        dict(type='RandomErasing', erase_prob=0.25, mode='rand', fill_color=mean,
+             fill_std=std),
+        dict(type='FormatShape', input_format='NCTHW'),
+        dict(type='PackActionInputs'),
+    ]),
 ]
 val_pipeline = [
     dict(type='FastVideoInit'),
@@ -87,6 +101,7 @@ havid = dict(type='HAViDDataset', data_root=data_root, layout=layout, view=view,
              num_classes=num_classes)
 train_dataloader = dict(
     batch_size=batch_size, num_workers=8, persistent_workers=True,
+    collate_fn=dict(type='repeat_pseudo_collate'),  # flattens RepeatAugment's copies
     sampler=dict(type='DefaultSampler', shuffle=True),  # only its seed is used
     batch_sampler=dict(type='AlternatingHandBatchSampler', switch_every=switch_every,
                        schedule='fixed', drop_last=True),

@@ -25,10 +25,16 @@ def sinusoid(num_tokens: int, dims: int) -> Tensor:
     return torch.tensor(table, dtype=torch.float32)[None]
 
 
+# The originals' cosine-attention clamp: torch.clamp(scale, max=4.6052).
+ORIGINAL_COS_CLAMP = 4.6052
+
+
 class RefAttention(nn.Module):
-    def __init__(self, dim: int, heads: int, cos_attn: bool = False) -> None:
+    def __init__(self, dim: int, heads: int, cos_attn: bool = False,
+                 cos_clamp: float = ORIGINAL_COS_CLAMP) -> None:
         super().__init__()
         self.heads = heads
+        self.cos_clamp = cos_clamp
         self.qkv = nn.Linear(dim, dim * 3, bias=False)
         self.q_bias = nn.Parameter(torch.randn(dim) * 0.1)
         self.v_bias = nn.Parameter(torch.randn(dim) * 0.1)
@@ -47,7 +53,7 @@ class RefAttention(nn.Module):
             q = q / q.norm(dim=-1, keepdim=True).clamp_min(1e-12)
             k = k / k.norm(dim=-1, keepdim=True).clamp_min(1e-12)
             logits = q @ k.transpose(-1, -2) * torch.exp(torch.minimum(
-                self.scale, torch.tensor(math.log(100.0))))
+                self.scale, torch.tensor(self.cos_clamp, dtype=self.scale.dtype)))
         else:
             logits = (q @ k.transpose(-1, -2)) / math.sqrt(c // self.heads)
         out = torch.softmax(logits, dim=-1) @ v
@@ -66,11 +72,12 @@ class RefMlp(nn.Module):
 
 class RefBlock(nn.Module):
     def __init__(self, dim: int, heads: int, mlp_ratio: float, layer_scale: float,
-                 cos_attn: bool) -> None:
+                 cos_attn: bool, eps: float = 1e-6,
+                 cos_clamp: float = ORIGINAL_COS_CLAMP) -> None:
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
-        self.attn = RefAttention(dim, heads, cos_attn)
-        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.norm1 = nn.LayerNorm(dim, eps=eps)
+        self.attn = RefAttention(dim, heads, cos_attn, cos_clamp)
+        self.norm2 = nn.LayerNorm(dim, eps=eps)
         self.mlp = RefMlp(dim, int(dim * mlp_ratio))
         if layer_scale:
             self.gamma_1 = nn.Parameter(layer_scale * (1 + torch.rand(dim)))
@@ -95,13 +102,18 @@ class RefPatchEmbed(nn.Module):
 
 
 class RefViT(nn.Module):
-    """Original fine-tuning ViT; ``dual=True`` gives ADH-ViT's lh_head/rh_head."""
+    """Original fine-tuning ViT; ``dual=True`` gives ADH-ViT's lh_head/rh_head.
+
+    ``eps``: LayerNorm eps (VideoMAEv2/AMD 1e-6; ADH-ViT's models nn.LayerNorm's default
+    1e-5). ``cos_clamp``: max of the cosine-attention log scale (originals: 4.6052).
+    """
 
     def __init__(self, dim: int = 48, depth: int = 2, heads: int = 4, patch: int = 16,
                  tubelet: int = 2, frames: int = 4, size: int = 32, mlp_ratio: float = 4.,
                  num_classes: int = 5, dual: bool = False, num_classes_rh: int = 7,
                  layer_scale: float = 0., cos_attn: bool = False,
-                 learned_pos: bool = False, mean_pooling: bool = True) -> None:
+                 learned_pos: bool = False, mean_pooling: bool = True,
+                 eps: float = 1e-6, cos_clamp: float = ORIGINAL_COS_CLAMP) -> None:
         super().__init__()
         self.patch_embed = RefPatchEmbed(dim, patch, tubelet)
         n = (frames // tubelet) * (size // patch) ** 2
@@ -110,12 +122,13 @@ class RefViT(nn.Module):
         else:
             self.register_buffer('pos_embed', sinusoid(n, dim), persistent=False)
         self.blocks = nn.ModuleList(
-            RefBlock(dim, heads, mlp_ratio, layer_scale, cos_attn) for _ in range(depth))
+            RefBlock(dim, heads, mlp_ratio, layer_scale, cos_attn, eps, cos_clamp)
+            for _ in range(depth))
         self.mean_pooling = mean_pooling
         if mean_pooling:
-            self.fc_norm = nn.LayerNorm(dim, eps=1e-6)
+            self.fc_norm = nn.LayerNorm(dim, eps=eps)
         else:
-            self.norm = nn.LayerNorm(dim, eps=1e-6)
+            self.norm = nn.LayerNorm(dim, eps=eps)
         self.dual = dual
         if dual:
             self.lh_head = nn.Linear(dim, num_classes)

@@ -84,6 +84,9 @@ def test_datasets_and_pipelines(config, tree):
         index = next(i for i in range(len(dataset))
                      if dataset.get_data_info(i)['video_id'] == video_id)
         packed = dataset[index]
+        if split == 'train':  # repeated augmentation: two copies of the clip
+            assert isinstance(packed, list) and len(packed) == 2
+            packed = packed[0]
         assert tuple(packed['inputs'].shape) == shape
         assert packed['data_samples'].metainfo['person'] == int(video_id[6:8])
 

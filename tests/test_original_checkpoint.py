@@ -6,6 +6,7 @@ original key names) and loaded the way users do: MMEngine ``load_checkpoint`` (w
 """
 from __future__ import annotations
 
+import argparse
 import collections
 import os
 import subprocess
@@ -29,6 +30,8 @@ from mmaction_ext.checkpoint.original import (
 
 TINY = dict(embed_dims=48, depth=2, num_heads=4)
 TOL = 1e-5
+# What VideoMAEv2's run_class_finetuning.py saves under 'args' (the fields that matter).
+CLIP_ARGS = argparse.Namespace(num_frames=4, input_size=32, tubelet_size=2)
 
 
 @pytest.fixture(autouse=True)
@@ -177,7 +180,8 @@ def test_norm_of_a_no_mean_pooling_model(tmp_path):
 @pytest.mark.parametrize('learnable', [False, True])
 def test_learned_pos_embed_interpolated(tmp_path, learnable):
     ref = ref_model(learned_pos=True)                       # grid 2x2x2
-    path = save(tmp_path, {'model': ref.state_dict()})
+    # the originals save their CLI args: the grid of the table is read from them
+    path = save(tmp_path, {'model': ref.state_dict(), 'args': CLIP_ARGS})
     model = recognizer(frames=8, size=48, use_learnable_pos_emb=learnable)  # grid 4x3x3
     load_checkpoint(model, path)
     table = reference_interpolate(ref.pos_embed.detach(), (2, 2, 2), (4, 3, 3))
@@ -245,7 +249,7 @@ def test_adh_vit_dual_head_checkpoint(tmp_path, wrapper):
 
 def test_dual_head_with_interpolation(tmp_path):
     ref = ref_model(dual=True, learned_pos=True)
-    path = save(tmp_path, {'model': ref.state_dict()})
+    path = save(tmp_path, {'model': ref.state_dict(), 'args': CLIP_ARGS})
     model = _dual_model()
     model.backbone = MODELS.build(dict(type='MAEVisionTransformer', arch=TINY, img_size=48,
                                        num_frames=8))
@@ -360,10 +364,10 @@ def test_convert_tool_single_and_dual(tmp_path, repo_root, capsys, monkeypatch):
         tool.main()
         return capsys.readouterr().out
 
-    assert 'kept from checkpoint (5 classes)' in run(src, dst, '--show')
+    assert 'kept from checkpoint (5 classes)' in run(src, dst, '--show', '--num-heads', '4')
     assert not os.path.exists(dst)
-    assert 'wrote' in run(src, dst, '--size', '32', '--frames', '4')
-    run(dual, dst + '.dual', '--size', '32', '--frames', '4')
+    assert 'wrote' in run(src, dst, '--size', '32', '--frames', '4', '--num-heads', '4')
+    run(dual, dst + '.dual', '--size', '32', '--frames', '4', '--num-heads', '4')
     converted = torch.load(dst, weights_only=True)
     sd = converted['state_dict']
     assert 'backbone.blocks.1.mlp.layers.1.weight' in sd and 'cls_head.fc_cls.weight' in sd
@@ -384,7 +388,7 @@ def test_convert_tool_command_line(tmp_path, repo_root):
     src = save(tmp_path, {'model': ref_model().state_dict()}, 'orig.pth')
     proc = subprocess.run(
         [sys.executable, os.path.join(repo_root, 'tools', 'convert_checkpoint.py'), src,
-         str(tmp_path / 'conv.pth'), '--size', '32', '--frames', '4'],
+         str(tmp_path / 'conv.pth'), '--size', '32', '--frames', '4', '--num-heads', '4'],
         env=dict(os.environ, OMP_NUM_THREADS='1'), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert os.path.exists(tmp_path / 'conv.pth')
@@ -393,3 +397,43 @@ def test_convert_tool_command_line(tmp_path, repo_root):
          str(tmp_path / 'missing.pth'), str(tmp_path / 'x.pth')],
         env=dict(os.environ, OMP_NUM_THREADS='1'), capture_output=True, text=True)
     assert bad.returncode != 0 and 'checkpoint not found' in bad.stderr
+
+
+# ---- the originals' numerics: cosine-attention clamp, ADH-ViT's LayerNorm eps ----
+
+def test_cosine_attention_clamps_at_the_originals_literal(tmp_path):
+    """torch.clamp(scale, max=4.6052) as in VideoMAEv2/AMD/ADH-ViT, not log(100)."""
+    import copy
+    import math
+    ref = ref_model(cos_attn=True).double()
+    with torch.no_grad():
+        for blk in ref.blocks:
+            blk.attn.scale.fill_(6.0)                  # every head above the clamp
+    path = save(tmp_path, {'model': ref.state_dict()})
+    model = recognizer(cos_attn=True).double()
+    load_checkpoint(model, path)
+    x = torch.randn(2, 3, 4, 32, 32, dtype=torch.float64)
+    got = logits(model, x)
+    assert (got - ref(x)).abs().max() < 1e-10
+    log100 = copy.deepcopy(ref)
+    for blk in log100.blocks:
+        blk.attn.cos_clamp = math.log(100.0)
+    assert (got - log100(x)).abs().max() > 1e-8        # the two clamps are told apart
+
+
+def test_adh_vit_checkpoint_runs_with_layer_norm_eps_1e5(tmp_path):
+    """ADH-ViT builds nn.LayerNorm without eps (1e-5); with 1e-6 the logits differ."""
+    ref = ref_model(dual=True, eps=1e-5).double()
+    path = save(tmp_path, {'model': ref.state_dict()})
+    x = torch.randn(2, 3, 4, 32, 32, dtype=torch.float64)
+    results = {}
+    for eps in (1e-5, 1e-6):
+        model = _dual_model()
+        model.backbone = MODELS.build(dict(
+            type='MAEVisionTransformer', arch=TINY, img_size=32, num_frames=4,
+            norm_cfg=dict(type='LN', eps=eps)))
+        model = model.double()
+        load_checkpoint(model, path)
+        results[eps] = (logits(model, x, 'lh_head') - ref(x, 'lh')).abs().max()
+    assert results[1e-5] < 1e-10
+    assert results[1e-6] > 1e-9

@@ -32,6 +32,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--show', action='store_true', help='show predictions in a window')
     parser.add_argument('--interval', type=int, default=1, help='visualise every N samples')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown frame')
+    parser.add_argument('--ema', action='store_true',
+                        help='test the EMA weights (originals: model_ema; MMEngine EMAHook '
+                        'checkpoints: the averaged weights, refused if absent)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -57,6 +60,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
         cfg.test_evaluator = evaluators + [dict(type='DumpResults', out_file_path=args.dump)]
     cfg.launcher = args.launcher
+    if args.ema:  # the hook picks the weights before the model (or EMAHook) sees them
+        cfg.default_hooks.setdefault('original_checkpoint',
+                                     dict(type='OriginalCheckpointHook'))
+        cfg.default_hooks.original_checkpoint.weights = 'ema'
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:

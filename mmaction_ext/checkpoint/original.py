@@ -18,6 +18,8 @@ differs, and a fixed sinusoid position table that the file does not store.
 from __future__ import annotations
 
 import argparse
+import logging
+import math
 import re
 from collections import OrderedDict
 from typing import Any, Dict, List, Mapping, Tuple
@@ -27,7 +29,12 @@ from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor, nn
 
-from .pos_embed import infer_pos_grid, interpolate_pos_embed, is_sinusoid_table
+from .pos_embed import (
+    grid_candidates,
+    infer_pos_grid,
+    interpolate_pos_embed,
+    is_sinusoid_table,
+)
 from .report import LoadReport
 from .safe_load import CheckpointLoadError
 
@@ -78,6 +85,8 @@ def _unwrap(checkpoint: Mapping) -> Tuple[Mapping, List[str], List[str], Any]:
         ignored += [k for k in sd if k != name and not torch.is_tensor(sd[k])]
         wrappers.append(name)
         sd = sd[name]
+    if args is None and isinstance(sd.get('args'), argparse.Namespace):
+        args = sd['args']  # a bare state dict given a clip hint (convert_checkpoint.py)
     return sd, wrappers, ignored, args
 
 
@@ -161,10 +170,12 @@ def _check_arch(out: Dict[str, Tensor], target: Mapping[str, Tensor], bb: str) -
 
 
 def _grid_hint(args: Any, patch_weight: Tensor | None) -> Tuple[int, int, int] | None:
+    """(T', H', W') from saved args; patch and (if args lack it) tubelet from the weights."""
     try:
         p = patch_weight.shape[-1]
+        tubelet = getattr(args, 'tubelet_size', None) or patch_weight.shape[2]
         s = int(args.input_size) // p
-        return int(args.num_frames) // int(args.tubelet_size), s, s
+        return int(args.num_frames) // int(tubelet), s, s
     except (AttributeError, TypeError, ValueError):
         return None
 
@@ -289,10 +300,30 @@ def _check_optional(out: Dict[str, Tensor], target: Mapping[str, Tensor], bb: st
             raise ArchitectureMismatchError(
                 f'the checkpoint uses {what} but the configured backbone does not: set '
                 f'{fix} in the backbone config')
+    _check_pooling(out, target, bb, report)
     for key in [k for k in out if k in (bb + 'norm.weight', bb + 'norm.bias')]:
         if key not in target:
             report.drop(key, 'unused (the model mean-pools with fc_norm)')
             extra[key] = out.pop(key)
+
+
+def _check_pooling(out: Mapping[str, Tensor], target: Mapping[str, Tensor], bb: str,
+                   report: LoadReport) -> None:
+    """A class-token model (``norm.*``, no ``fc_norm.*``) needs use_mean_pooling=False.
+
+    Pre-training files also have ``norm.*`` only; fine-tuning mean-pools after them.
+    """
+    pretrain = report.source_format.endswith('pre-training')
+    ck_norm, ck_fc = bb + 'norm.weight' in out, bb + 'fc_norm.weight' in out
+    if ck_norm and not ck_fc and not pretrain and bb + 'fc_norm.weight' in target:
+        raise ArchitectureMismatchError(
+            'the checkpoint pools the first token after `norm` (it has norm.*, no fc_norm.*: '
+            'use_mean_pooling=False in the original), but the configured backbone mean-pools '
+            'with fc_norm: set use_mean_pooling=False in the backbone config')
+    if ck_fc and bb + 'fc_norm.weight' not in target and bb + 'norm.weight' in target:
+        raise ArchitectureMismatchError(
+            'the checkpoint mean-pools with fc_norm (it has fc_norm.*), but the configured '
+            'backbone pools the first token after norm: set use_mean_pooling=True')
 
 
 def _handle_pos_embed(out: Dict[str, Tensor], target: Mapping[str, Tensor], bb: str,
@@ -322,11 +353,34 @@ def _handle_pos_embed(out: Dict[str, Tensor], target: Mapping[str, Tensor], bb: 
         out[key] = table
         report.pos_embed = f'learned table loaded ({grid_txt} tokens)'
         return
-    src = infer_pos_grid(table.shape[1], tuple(pos_grid),
-                         _grid_hint(args, out.get(bb + 'patch_embed.projection.weight')))
+    src, why = _source_grid(table.shape[1], args,
+                            out.get(bb + 'patch_embed.projection.weight'))
     out[key] = interpolate_pos_embed(table, src, pos_grid)
     report.pos_embed = (f'learned table resampled {"x".join(map(str, src))} -> {grid_txt} '
-                        f'(bicubic in space, linear in time)')
+                        f'(bicubic in space, linear in time; source grid: {why})')
+
+
+def _source_grid(num_tokens: int, args: Any,
+                 patch_weight: Tensor | None) -> Tuple[Tuple[int, int, int], str]:
+    """The token grid a saved learned table was trained for: never a guess.
+
+    From the saved ``args`` (num_frames, input_size) when they fit, else the only
+    T x S x S grid with that many tokens; several candidates are refused.
+    """
+    hint = _grid_hint(args, patch_weight)
+    if hint is not None and math.prod(hint) == num_tokens:
+        return hint, 'grid from the saved args'
+    fits = grid_candidates(num_tokens)
+    if len(fits) == 1:
+        return fits[0], f'the only grid with {num_tokens} tokens'
+    shown = ', '.join('x'.join(map(str, g)) for g in fits) or 'none'
+    raise CheckpointLoadError(
+        f'the checkpoint\'s learned position table has {num_tokens} tokens and the file does '
+        f'not record the clip it was trained with (no args.num_frames/args.input_size'
+        + (f' that fit: they give {"x".join(map(str, hint))}' if hint else '')
+        + f'), so its token grid (T x H x W) could be {shown}. Convert it once, naming that '
+        f'clip: python tools/convert_checkpoint.py SRC DST --config CFG --frames F --size S '
+        f'(frames and crop size of its training), then load DST.')
 
 
 def _handle_heads(out: Dict[str, Tensor], target: Mapping[str, Tensor], report: LoadReport,
@@ -432,6 +486,31 @@ def install_original_checkpoint_hook(model: nn.Module) -> None:
     model._original_checkpoint_hook = True
 
 
+# ADH-ViT's registered models build nn.LayerNorm without eps: its checkpoints need 1e-5.
+ADH_VIT_LN_EPS = 1e-5
+
+
+def check_layer_norm_eps(module: nn.Module, report: LoadReport, source: str = '') -> bool:
+    """Warn when an ADH-ViT checkpoint goes into LayerNorms whose eps is not 1e-5.
+
+    VideoMAEv2/AMD use 1e-6, ADH-ViT nn.LayerNorm's default 1e-5; the weights run as
+    trained only with their own eps (logits move by ~1e-6 on random ViT-B weights, more
+    on trained ones). Returns True when the eps fits (or the file is no ADH-ViT one).
+    """
+    if report.source_format != 'ADH-ViT dual-head':
+        return True
+    other = sorted({m.eps for m in module.modules()
+                    if isinstance(m, nn.LayerNorm) and m.eps != ADH_VIT_LN_EPS})
+    if not other:
+        return True
+    print_log(f'{source or "checkpoint"}: an ADH-ViT checkpoint (lh_head/rh_head) runs with '
+              f'LayerNorm eps {ADH_VIT_LN_EPS:g} (nn.LayerNorm default in its models), but '
+              f'this model uses eps {", ".join(f"{e:g}" for e in other)}: set '
+              f'backbone.norm_cfg=dict(type=\'LN\', eps=1e-5) to reproduce its outputs',
+              logger='current', level=logging.WARNING)
+    return False
+
+
 def load_original_checkpoint(module: nn.Module, path: str) -> LoadReport:
     """Load ``path`` (original or MMEngine format) into ``module`` and log the report.
 
@@ -449,4 +528,5 @@ def load_original_checkpoint(module: nn.Module, path: str) -> LoadReport:
     module.load_state_dict(state_dict, strict=False)
     record_report(module, report)
     print_log(report.format(f'{path} into {type(module).__name__}'), logger='current')
+    check_layer_norm_eps(module, report, path)
     return report

@@ -58,6 +58,17 @@ def interpolate_pos_embed(table: Tensor, src_grid: Sequence[int],
     return x.to(dtype)
 
 
+def grid_candidates(num_tokens: int) -> list:
+    """Every (T, S, S) grid of ``num_tokens`` tokens, T ascending."""
+    fits = []
+    for t in range(1, num_tokens + 1):
+        if num_tokens % t == 0:
+            s = math.isqrt(num_tokens // t)
+            if s * s == num_tokens // t:
+                fits.append((t, s, s))
+    return fits
+
+
 def infer_pos_grid(num_tokens: int, prefer: Grid, hint: Grid | None = None) -> Grid:
     """Guess the (T, H, W) grid of a saved table with ``num_tokens`` square-grid tokens.
 

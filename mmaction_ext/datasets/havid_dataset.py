@@ -209,9 +209,11 @@ class HAViDDataset(SkipUnreadableClipsMixin, BaseActionDataset):
         info = self.get_data_info(idx)
         self._refetch_hand = info['hand']
         results = super().prepare_data(idx)  # unreadable clips: counted skip or error
-        if results is not None and 'data_samples' in results:
-            results['data_samples'].set_metainfo(
-                dict(hand=info['hand'], sample_idx=info['sample_idx']))
+        # a list: the copies of one clip made by RepeatAugment (repeated augmentation)
+        for packed in results if isinstance(results, list) else [results]:
+            if packed is not None and 'data_samples' in packed:
+                packed['data_samples'].set_metainfo(
+                    dict(hand=info['hand'], sample_idx=info['sample_idx']))
         return results
 
     def _rand_another(self) -> int:

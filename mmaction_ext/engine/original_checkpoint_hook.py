@@ -6,7 +6,9 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
-from mmaction_ext.checkpoint.original import convert_for_module, record_report
+from mmaction_ext.checkpoint.ema import WEIGHTS, select_weights
+from mmaction_ext.checkpoint.original import (check_layer_norm_eps, convert_for_module,
+                                              record_report)
 
 
 @HOOKS.register_module()
@@ -21,11 +23,31 @@ class OriginalCheckpointHook(Hook):
     EMA starts from the loaded weights and the model then loads them as native keys.
     Only models with the original-checkpoint load hook (``ViTRecognizer3D``,
     ``DualHandRecognizer``) are touched.
+
+    Args:
+        weights (str): which weights ``load_from`` (and ``tools/test.py``) load from a
+            file with EMA weights: 'default' (as stored: the originals' ``model``,
+            MMEngine's averaged ``state_dict``), 'ema' (the originals' ``model_ema``;
+            MMEngine's averaged weights, refused if the file has none) or 'model' (the
+            raw weights). ``--resume`` always restores both as saved.
     """
 
     priority = 'VERY_HIGH'
 
+    def __init__(self, weights: str = 'default') -> None:
+        if weights not in WEIGHTS:
+            raise ValueError(f'OriginalCheckpointHook: weights={weights!r}; use one of '
+                             f'{WEIGHTS}')
+        self.weights = weights
+
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if self.weights != 'default' and not runner._resume:
+            chosen = select_weights(checkpoint, self.weights,
+                                    source=str(getattr(runner, '_load_from', '') or ''))
+            checkpoint.clear()
+            checkpoint.update(chosen)
+            print_log(f'loading the {self.weights!r} weights of the checkpoint',
+                      logger='current')
         if 'state_dict' in checkpoint:
             return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
@@ -36,3 +58,4 @@ class OriginalCheckpointHook(Hook):
         checkpoint['state_dict'] = converted
         record_report(model, report)
         print_log(report.format(f'checkpoint into {type(model).__name__}'), logger='current')
+        check_layer_norm_eps(model, report, str(getattr(runner, '_load_from', '') or ''))

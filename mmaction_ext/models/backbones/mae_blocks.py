@@ -15,8 +15,10 @@ import torch.nn.functional as F
 from mmaction.models.backbones.vit_mae import Attention, Block
 from torch import Tensor, nn
 
-# The cosine-attention logit scale is clamped at log(1 / 0.01), as in VideoMAEv2.
-COS_ATTN_MAX_LOG_SCALE = math.log(100.0)
+# The cosine-attention logit scale is clamped at the literal 4.6052 of VideoMAEv2 / AMD /
+# ADH-ViT (`torch.clamp(self.scale, max=4.6052)`), not at log(100) = 4.605170...: a
+# trained scale above the clamp gives logits 3e-5 relative apart otherwise.
+COS_ATTN_MAX_LOG_SCALE = 4.6052
 
 
 class FusedAttention(Attention):
@@ -24,7 +26,7 @@ class FusedAttention(Attention):
 
     Args:
         cos_attn (bool): cosine attention (VideoMAEv2 option): q and k are L2-normalised
-            and scaled per head by ``exp(min(scale, log 100))``, where ``scale`` is a
+            and scaled per head by ``exp(min(scale, 4.6052))``, where ``scale`` is a
             learned (num_heads, 1, 1) parameter saved as ``attn.scale``.
         Others as in ``mmaction.models.backbones.vit_mae.Attention``.
     """
