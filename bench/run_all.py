@@ -32,6 +32,8 @@ BENCHES = {
     'vit_step': ('vit_step.py', ['--shapes', '16x112', '--steps', '3'], []),
     'alternating_loop': ('alternating_loop.py', ['--iters', '30', '--resume-at', '60'], []),
     'decode': ('decode.py', ['--quick', '--json'], ['--json']),
+    'infer_video': ('infer_video.py', ['--duration', '20', '--reps', '3', '--json'],
+                    ['--duration', '180', '--reps', '3', '--json']),
 }
 
 
@@ -81,8 +83,18 @@ def parse_decode(out: str) -> list[tuple[str, str, float]]:
     return rows
 
 
+def parse_infer_video(out: str) -> list[tuple[str, str, float]]:
+    """Row from infer_video.py's JSON line: windows/s of VideoInferencer vs the naive way."""
+    res = json.loads([line for line in out.splitlines() if line.startswith('{')][-1])
+    if not res.get('top1_agree') or res['max_abs_diff'] > 1e-4:
+        raise ValueError(f"scores differ from the naive way's (max |diff| {res['max_abs_diff']})")
+    return [('video inference', f"windows/s, {res['duration_s']:g} s video, sliding windows "
+             f"vs stock pipeline per window (wall; CPU time {res['cpu_speedup']:.2f})",
+             res['speedup'])]
+
+
 PARSERS = dict(vit_step=parse_vit_step, alternating_loop=parse_alternating_loop,
-               decode=parse_decode)
+               decode=parse_decode, infer_video=parse_infer_video)
 
 
 def run_one(name: str, full: bool, log_dir: str) -> tuple[list, str]:

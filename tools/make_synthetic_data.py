@@ -2,6 +2,7 @@
 
     python tools/make_synthetic_data.py classification data/synthetic_demo [--classes 4]
     python tools/make_synthetic_data.py havid data/synthetic_havid [--layout authors]
+    python tools/make_synthetic_data.py havid-long data/havid_long [--count 1] [--minutes 3]
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmaction_ext.synthetic import make_classification_dataset  # noqa: E402
 from mmaction_ext.synthetic.havid import make_havid_dataset  # noqa: E402
+from mmaction_ext.synthetic.long_video import make_long_havid_video  # noqa: E402
 
 
 def main() -> None:
@@ -42,7 +44,21 @@ def main() -> None:
     hv.add_argument('--ext', default='.mp4', choices=['.avi', '.mp4'])
     hv.add_argument('--view', type=int, default=0)
     hv.add_argument('--seed', type=int, default=0)
+    lg = sub.add_parser('havid-long', help='untrimmed dual-hand videos + per-frame gt.csv')
+    lg.add_argument('root')
+    lg.add_argument('--count', type=int, default=1, help='videos long_000.mp4, ...')
+    lg.add_argument('--minutes', type=float, default=3.0)
+    lg.add_argument('--fps', type=int, default=25)
+    lg.add_argument('--segment-s', type=float, nargs=2, default=[3.0, 12.0],
+                    metavar=('MIN', 'MAX'), help='segment length range, per hand')
+    lg.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
+    if args.kind == 'havid-long':
+        for i in range(args.count):
+            path = osp.join(args.root, f'long_{i:03d}.mp4')
+            make_long_havid_video(path, args.minutes * 60, args.fps,
+                                  segment_s=tuple(args.segment_s), seed=args.seed + i)
+            print(f'{path} (+ {osp.splitext(path)[0]}.gt.csv)')
     if args.kind == 'havid':
         per_class = {'train': dict(zip(('lh', 'rh'), args.train_per_class)),
                      'val': dict(zip(('lh', 'rh'), args.val_per_class))}

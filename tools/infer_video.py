@@ -1,0 +1,131 @@
+"""Per-hand (or per-video) action timelines of untrimmed videos by sliding windows.
+
+    python tools/infer_video.py CONFIG CHECKPOINT VIDEO [VIDEO ...] --out-dir DIR
+        [--stride FRAMES] [--batch-size B] [--device cpu|cuda] [--amp] [--features]
+        [--smooth FRAMES] [--list FILE]
+
+Each video is decoded once, front to back; windows are the config's test clip placed
+every --stride frames (default: half a window). Writes DIR/<video stem>/frames.csv,
+segments.csv, timeline.png (and features.npy/.json), summary.json last. Videos whose
+outputs are complete are skipped, so a crashed run can be rerun as is. Exit status 1
+if any video failed (each is reported by name; the others go on).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import os.path as osp
+import sys
+import time
+import traceback
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
+
+import mmaction_ext  # noqa: E402,F401
+from mmaction_ext.apis import VideoInferencer  # noqa: E402
+from mmaction_ext.apis.outputs import outputs_complete, write_outputs  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('videos', nargs='*', help='video files')
+    parser.add_argument('--out-dir', required=True)
+    parser.add_argument('--list', help='file with one video path per line (# comments)')
+    parser.add_argument('--stride', type=int, help='frames between windows (default: half)')
+    parser.add_argument('--batch-size', type=int, default=8, help='windows per forward pass')
+    parser.add_argument('--device', default='cpu', help='cpu, cuda, cuda:1, ...')
+    parser.add_argument('--amp', action='store_true', help='autocast (bf16 CPU, fp16 CUDA)')
+    parser.add_argument('--features', action='store_true',
+                        help='also write each window\'s pooled backbone feature')
+    parser.add_argument('--smooth', type=int, default=0,
+                        help='moving average of the frame scores over this many frames')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bars')
+    args = parser.parse_args(argv)
+    if not args.videos and not args.list:
+        parser.error('give VIDEO paths and/or --list FILE')
+    if args.stride is not None and args.stride < 1:
+        parser.error(f'--stride must be >= 1, got {args.stride}')
+    if args.batch_size < 1:
+        parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
+    return args
+
+
+def read_video_list(path: str) -> list[tuple[str, str]]:
+    """``(video, where)`` per non-empty, non-comment line; relative paths from the list's folder."""
+    base = osp.dirname(osp.abspath(path))
+    out = []
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.strip()
+            if line and not line.startswith('#'):
+                out.append((line if osp.isabs(line) else osp.join(base, line),
+                            f'{path}:{lineno}'))
+    return out
+
+
+def collect_videos(args: argparse.Namespace) -> list[tuple[str, str]]:
+    videos = [(v, 'command line') for v in args.videos]
+    if args.list:
+        if not osp.isfile(args.list):
+            raise SystemExit(f'--list {args.list}: no such file')
+        videos += read_video_list(args.list)
+    stems: dict[str, str] = {}
+    for video, where in videos:
+        stem = osp.splitext(osp.basename(video))[0]
+        if stem in stems and stems[stem] != osp.abspath(video):
+            raise SystemExit(
+                f'{video} ({where}) and {stems[stem]} would both write {args.out_dir}/{stem}/: '
+                'rename one or run them with different --out-dir')
+        stems[stem] = osp.abspath(video)
+    return videos
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    videos = collect_videos(args)
+    inferencer = VideoInferencer(args.config, args.checkpoint, device=args.device,
+                                 batch_size=args.batch_size, stride=args.stride,
+                                 amp=args.amp, features=args.features)
+    options = dict(config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint),
+                   stride=inferencer.stride, window_span=inferencer.pipeline.span,
+                   smooth=args.smooth, amp=args.amp, features=args.features)
+    failed, done, skipped = [], 0, 0
+    seen = set()
+    for video, where in videos:
+        if osp.abspath(video) in seen:
+            continue
+        seen.add(osp.abspath(video))
+        out_dir = osp.join(args.out_dir, osp.splitext(osp.basename(video))[0])
+        if outputs_complete(out_dir, args.features):
+            skipped += 1
+            print(f'skip {video}: outputs in {out_dir} are complete')
+            continue
+        if not osp.isfile(video):
+            failed.append(video)
+            print(f'FAILED {video} ({where}): no such file', file=sys.stderr)
+            continue
+        start = time.perf_counter()
+        try:
+            scores = inferencer(video, progress=not args.no_progress)
+            summary = write_outputs(out_dir, scores, args.smooth, options)
+        except Exception as err:  # noqa: BLE001  report by name, go on with the others
+            failed.append(video)
+            print(f'FAILED {video} ({where}): {type(err).__name__}: {err}', file=sys.stderr)
+            if os.environ.get('MMACTION_EXT_DEBUG'):
+                traceback.print_exc()
+            continue
+        done += 1
+        if scores.decode_error:
+            print(f'WARNING {scores.decode_error}', file=sys.stderr)
+        print(f'{video}: {summary["num_frames"]} frames, {summary["windows"]} windows, '
+              f'{time.perf_counter() - start:.1f} s -> {out_dir}')
+    print(f'{done} done, {skipped} skipped (complete), {len(failed)} failed')
+    for video in failed:
+        print(f'  failed: {video}', file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
