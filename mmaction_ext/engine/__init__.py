@@ -10,10 +10,13 @@ from .hand_trace_hook import HandTraceHook
 from .original_checkpoint_hook import OriginalCheckpointHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .sample_coverage_hook import SampleCoverageHook
+from .sharded_data_parallel import ShardedDataParallel
+from .sharded_runner import ShardedRunner
 
 register_atomic_local_backend()
 
 __all__ = ['DeviceAwareDDP', 'AlternatingTrainLoop', 'AlternationStateHook',
            'AlternatingHandBatchSampler', 'HandTraceHook', 'AtomicLocalBackend',
            'SafeCheckpointHook', 'OriginalCheckpointHook', 'DataRootRunner',
-           'CheckpointCoverageHook', 'SampleCoverageHook']
+           'CheckpointCoverageHook', 'SampleCoverageHook', 'ShardedDataParallel',
+           'ShardedRunner']

@@ -7,8 +7,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from mmaction_ext.checkpoint.ema import WEIGHTS, select_weights
-from mmaction_ext.checkpoint.original import (check_layer_norm_eps, convert_for_module,
-                                              record_report)
+from mmaction_ext.checkpoint.original import check_layer_norm_eps, convert_for_module, record_report
 
 
 @HOOKS.register_module()

@@ -1,0 +1,79 @@
+"""The stock Runner, made to save and resume a model sharded by ``ShardedDataParallel``."""
+from __future__ import annotations
+
+from mmengine.hooks import EMAHook
+from mmengine.optim import OptimWrapper
+from mmengine.registry import RUNNERS
+
+from .data_root_runner import DataRootRunner
+from .sharded_data_parallel import ShardedDataParallel
+
+
+@RUNNERS.register_module()
+class ShardedRunner(DataRootRunner):
+    """``Runner`` whose checkpoints hold full state dicts when the model is sharded.
+
+    With any other wrapper (or none: one process) it is exactly the stock Runner. With
+    :class:`ShardedDataParallel` three stock steps cannot work on sharded (DTensor)
+    parameters, and are replaced:
+
+    * ``_init_model_weights``: the wrapper already initialised the model and broadcast
+      rank 0's weights before sharding (the stock broadcast of each state tensor cannot
+      take a DTensor);
+    * ``save_checkpoint``: stock saving runs on rank 0 only, but gathering shards needs
+      every rank: all ranks gather full model (and optimizer) state to rank 0's CPU
+      memory, then the stock code writes it there, through the same hooks
+      (``SafeCheckpointHook``'s atomic write, the alternation state, ...);
+    * ``resume``: after the stock resume loaded the full optimizer state, each rank keeps
+      only its shards of it. (Model weights are sliced by the wrapper's load hook.)
+
+    Config: ``runner_type='ShardedRunner'``,
+    ``model_wrapper_cfg=dict(type='ShardedDataParallel', ...)``.
+    """
+
+    @property
+    def sharded(self) -> ShardedDataParallel | None:
+        return self.model if isinstance(self.model, ShardedDataParallel) else None
+
+    def train(self):
+        if self.sharded is not None:
+            ema = [hook for hook in self.hooks if isinstance(hook, EMAHook)]
+            if ema:
+                raise NotImplementedError(
+                    'EMAHook with ShardedDataParallel: the EMA copy would be sharded too '
+                    'and is not gathered into checkpoints yet; remove EMAHook from '
+                    'custom_hooks or train with DeviceAwareDDP')
+        return super().train()
+
+    def _init_model_weights(self) -> None:
+        if self.sharded is None:
+            super()._init_model_weights()
+
+    def save_checkpoint(self, out_dir: str, filename: str, file_client_args=None,
+                        save_optimizer: bool = True, save_param_scheduler: bool = True,
+                        meta=None, by_epoch: bool = True, backend_args=None) -> None:
+        """Gather on every rank, then write on rank 0 (stock code, stock hooks)."""
+        kwargs = dict(file_client_args=file_client_args, save_optimizer=save_optimizer,
+                      save_param_scheduler=save_param_scheduler, meta=meta,
+                      by_epoch=by_epoch, backend_args=backend_args)
+        wrapper = self.sharded
+        if wrapper is None:
+            return super().save_checkpoint(out_dir, filename, **kwargs)
+        optimizer = None
+        if save_optimizer:
+            if not isinstance(self.optim_wrapper, OptimWrapper):
+                raise TypeError('ShardedRunner saves one OptimWrapper; got '
+                                f'{type(self.optim_wrapper).__name__}')
+            optimizer = self.optim_wrapper.optimizer
+        with wrapper.full_state(optimizer):
+            super().save_checkpoint(out_dir, filename, **kwargs)
+
+    def resume(self, filename: str, resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True, map_location='default') -> None:
+        super().resume(filename, resume_optimizer=resume_optimizer,
+                       resume_param_scheduler=resume_param_scheduler,
+                       map_location=map_location)
+        wrapper = self.sharded
+        if wrapper is not None and resume_optimizer and isinstance(self.optim_wrapper,
+                                                                    OptimWrapper):
+            wrapper.shard_optimizer_state(self.optim_wrapper.optimizer)
