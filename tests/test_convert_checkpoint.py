@@ -103,7 +103,12 @@ def reloaded(dst):
     out = safe_torch_load(dst)
     _assert_builtins(out['meta'])
     model = build(out['meta']['model'])
-    model.load_state_dict(out['state_dict'], strict=True)
+    absent = out['meta']['not_in_checkpoint']
+    if not absent:
+        model.load_state_dict(out['state_dict'], strict=True)
+    else:  # only what the file lacked may be missing
+        loaded = model.load_state_dict(out['state_dict'], strict=False)
+        assert sorted(loaded.missing_keys) == sorted(absent) and not loaded.unexpected_keys
     return out, model
 
 
@@ -265,6 +270,10 @@ def test_inferred_pre_training_with_num_classes(tmp_path, convert):
     text = convert(src, tmp_path / 'out.pth', '--num-heads', 4, '--num-classes', 6)
     assert 'pre-training file: fine-tuning mean-pools' in text and 'head: 6 classes' in text
     out, model = reloaded(tmp_path / 'out.pth')
+    # the file has no fc_norm and no head: OUT does not invent them
+    assert sorted(out['meta']['not_in_checkpoint']) == [
+        'backbone.fc_norm.bias', 'backbone.fc_norm.weight', 'cls_head.fc_cls.bias',
+        'cls_head.fc_cls.weight']
     via_config = build(model_cfg(num_classes=6))
     load_checkpoint(via_config, src)
     x = torch.randn(2, 3, 4, 32, 32)

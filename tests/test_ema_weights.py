@@ -112,7 +112,8 @@ def test_test_tool_ema_option(tmp_path):
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     base = dict(config='c.py', checkpoint='ck.pth', show=False, show_dir=None, dump=None,
-                launcher='none', cfg_options=None, work_dir=str(tmp_path))
+                launcher='none', cfg_options=None, work_dir=str(tmp_path),
+                allow_partial_checkpoint=False)
     for default_hooks in (dict(original_checkpoint=dict(type='OriginalCheckpointHook')),
                           dict(logger=dict(type='LoggerHook'))):   # a stock config
         cfg = tool.merge_args(Config(dict(default_hooks=default_hooks)),

@@ -44,7 +44,8 @@ def _run_test_py(config: str, checkpoint: str, work_dir: str,
     dump = os.path.join(work_dir, 'results.pkl')
     args = argparse.Namespace(show=False, show_dir=None, dump=dump, launcher='none',
                               cfg_options=options, work_dir=work_dir, config=config,
-                              checkpoint=checkpoint)
+                              checkpoint=checkpoint, ema=False,
+                              allow_partial_checkpoint=False)
     cfg = _test_tool().merge_args(Config.fromfile(config), args)
     runner = Runner.from_cfg(cfg)
     runner.test()

@@ -88,6 +88,19 @@ def save_atomic(obj: dict, dst: str) -> None:
             os.remove(tmp)
 
 
+def from_file_only(state_dict: dict, target: dict, report) -> tuple[dict, list[str]]:
+    """Keep only tensors that came from the file and that the model has.
+
+    The converter renames; it does not invent weights. A head renewed for another class
+    count, and keys the file lacks (a pre-training file's ``fc_norm`` and head), are left
+    out, so OUT never looks like a complete trained model when it is not: loading it with
+    ``load_from`` initialises them as usual, evaluating it is refused.
+    """
+    fresh = tuple(f'{head}.' for head in report.fresh_heads)
+    kept = {k: v for k, v in state_dict.items() if k in target and not k.startswith(fresh)}
+    return kept, [k for k in target if k not in kept]
+
+
 def main() -> None:
     args = parse_args()
     from mmaction.registry import MODELS
@@ -114,11 +127,18 @@ def main() -> None:
     print(text)
     if args.show:
         return
-    model.load_state_dict(state_dict, strict=True)  # proves the result loads
+    state_dict, absent = from_file_only(state_dict, model.state_dict(), report)
+    loaded = model.load_state_dict(state_dict, strict=False)  # proves the result loads
+    assert not loaded.unexpected_keys and sorted(loaded.missing_keys) == sorted(absent)
+    if absent:
+        print(f'not in {args.src} (left out of the output; a model loading it initialises '
+              f'them, and tools/test.py refuses to evaluate without them): '
+              f'{", ".join(absent)}')
     meta = dict(mmaction_ext_version=mmaction_ext.__version__, converted_from=args.src,
                 config=args.config, weights='ema' if args.ema else 'model',
                 model=plain(cfg), inferred=notes, load_report=text,
-                heads=[h for h in HEADS if f'{h}.fc_cls.weight' in state_dict])
+                heads=[h for h in HEADS if f'{h}.fc_cls.weight' in state_dict],
+                not_in_checkpoint=absent)
     save_atomic(dict(meta=meta, state_dict=state_dict), args.dst)
     print(f'wrote {args.dst}')
 

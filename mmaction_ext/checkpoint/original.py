@@ -304,7 +304,9 @@ def _check_optional(out: Dict[str, Tensor], target: Mapping[str, Tensor], bb: st
     for key in [k for k in out if k in (bb + 'norm.weight', bb + 'norm.bias')]:
         if key not in target:
             report.drop(key, 'unused (the model mean-pools with fc_norm)')
-            extra[key] = out.pop(key)
+            # Kept under the file's name, outside the backbone's prefix: a second pass
+            # (the backbone's own load hook) must not read it as a class-token model.
+            extra[key[len(bb):]] = out.pop(key)
 
 
 def _check_pooling(out: Mapping[str, Tensor], target: Mapping[str, Tensor], bb: str,
