@@ -272,6 +272,11 @@ def test_inferred_pre_training_with_num_classes(tmp_path, convert):
         r.fc_norm.weight.fill_(1.0), r.fc_norm.bias.zero_()
         assert (model.backbone(x) - via_config.backbone(x)).abs().max() < TOL
         assert (model.backbone(x) - r.features(x)).abs().max() < TOL
+    # the head SRC lacks starts as on the config path: trunc_normal(0.02) x 0.001, bias 0
+    for m in (model, via_config):
+        w, b = m.cls_head.fc_cls.weight, m.cls_head.fc_cls.bias
+        assert 0.01 * 0.001 < w.std() < 0.03 * 0.001 and w.abs().max() <= 2 * 0.001
+        assert torch.count_nonzero(b) == 0
 
 
 def _ema_original(tmp_path):
