@@ -281,6 +281,11 @@ def test_inferred_pre_training_with_num_classes(tmp_path, convert):
         r.fc_norm.weight.fill_(1.0), r.fc_norm.bias.zero_()
         assert (model.backbone(x) - via_config.backbone(x)).abs().max() < TOL
         assert (model.backbone(x) - r.features(x)).abs().max() < TOL
+    # the head SRC lacks starts as on the config path: trunc_normal(0.02) x 0.001, bias 0
+    for m in (model, via_config):
+        w, b = m.cls_head.fc_cls.weight, m.cls_head.fc_cls.bias
+        assert 0.01 * 0.001 < w.std() < 0.03 * 0.001 and w.abs().max() <= 2 * 0.001
+        assert torch.count_nonzero(b) == 0
 
 
 def _ema_original(tmp_path):
@@ -340,3 +345,16 @@ def test_infer_refuses_a_contradicting_head_count():
     sd = ref(dim=40, heads=5, cos_attn=True).state_dict()
     with pytest.raises(ArchitectureUndeterminedError, match='5 heads'):
         infer_model_cfg(sd, num_heads=4)
+
+
+def test_headless_norm_only_file_reads_as_a_pre_training_encoder(tmp_path):
+    """norm.* without head and without decoder: an extracted pre-training encoder."""
+    sd = {k: v for k, v in ref(mean_pooling=False).state_dict().items()
+          if not k.startswith('head.')}
+    cfg, notes = infer_model_cfg(sd, num_heads=4)
+    assert cfg['backbone']['use_mean_pooling'] is True
+    assert any('norm.* but no head' in n for n in notes)
+    model = build(model_cfg())
+    load_checkpoint(model, save(tmp_path, sd))          # loads; norm.* reported dropped
+    assert any('norm.weight' in k for keys in model.last_load_report.dropped.values()
+               for k in keys)

@@ -18,6 +18,7 @@ truncated DST.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import os.path as osp
 import sys
@@ -27,6 +28,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 import mmaction_ext  # noqa: E402
@@ -74,6 +76,27 @@ def plain(obj):
     return str(obj)
 
 
+def build_initialised(registry, cfg: dict):
+    """The model as the config path has it before loading: built, then ``init_weights``
+    (so what SRC lacks, e.g. a pre-training file's head, starts as there: trunc_normal
+    x init_scale), without loading the config's own backbone ``pretrained`` file."""
+    backbone = cfg.get('backbone') if isinstance(cfg, dict) else None
+    if isinstance(backbone, dict):
+        backbone.pop('pretrained', None)
+        init_cfg = backbone.get('init_cfg')
+        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+            backbone.pop('init_cfg')
+    model = registry.build(cfg)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # init_weights lists every parameter at INFO
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
+    return model
+
+
 def save_atomic(obj: dict, dst: str) -> None:
     """Write to a temporary file beside ``dst``, then rename over it."""
     folder = osp.dirname(osp.abspath(dst))
@@ -116,7 +139,7 @@ def main() -> None:
             else:
                 cfg, notes = infer_model_cfg(checkpoint, args.frames, args.size,
                                              args.num_classes, args.num_heads)
-            model = MODELS.build(cfg)
+            model = build_initialised(MODELS, cfg)
         state_dict, report = convert_for_module(checkpoint, model)
     except CheckpointLoadError as err:
         raise SystemExit(f'error: {err}' if args.src in str(err) else

@@ -140,12 +140,15 @@ def infer_model_cfg(checkpoint: Mapping, frames: int | None = None, size: int | 
                  f'{"present" if layer_scale else "absent"}); cosine attention '
                  f'{"on" if cos_attn else "off"}')
 
-    pretrain = any(_PRETRAIN.match(k) for k in _all_keys(checkpoint))
+    pretrain = any(_PRETRAIN.match(k) for k in sd)
     has_fc_norm, has_norm = 'fc_norm.weight' in sd, 'norm.weight' in sd
-    if has_fc_norm or pretrain or not has_norm:
+    has_head = any(k.startswith(('head.', 'cls_head.', 'lh_head.', 'rh_head.')) for k in sd)
+    if has_fc_norm or pretrain or not has_norm or not has_head:
         mean_pooling = True
         why = ('fc_norm.* present' if has_fc_norm else
-               'pre-training file: fine-tuning mean-pools' if pretrain else 'no norm.*')
+               'pre-training file: fine-tuning mean-pools' if pretrain else
+               'no norm.*' if not has_norm else
+               'norm.* but no head: read as a pre-training encoder')
     else:
         mean_pooling = False
         why = 'norm.* present, no fc_norm.*'
@@ -189,11 +192,6 @@ def infer_model_cfg(checkpoint: Mapping, frames: int | None = None, size: int | 
     else:
         notes.append('no head (none in the file; --num-classes N adds one)')
     return cfg, notes
-
-
-def _all_keys(checkpoint: Mapping) -> List[str]:
-    return list(flat_tensors(checkpoint)) + [
-        k for k in checkpoint if isinstance(k, str)]
 
 
 def _clip(table: Tensor | None, args: Any, frames: int | None, size: int | None,

@@ -313,11 +313,15 @@ def _check_pooling(out: Mapping[str, Tensor], target: Mapping[str, Tensor], bb: 
                    report: LoadReport) -> None:
     """A class-token model (``norm.*``, no ``fc_norm.*``) needs use_mean_pooling=False.
 
-    Pre-training files also have ``norm.*`` only; fine-tuning mean-pools after them.
+    Pre-training encoders also have ``norm.*`` only (fine-tuning mean-pools after them),
+    so a file counts as class-token only with a classification head beside it; a
+    head-less one keeps the pre-training reading (the report lists norm.* as dropped).
     """
     pretrain = report.source_format.endswith('pre-training')
+    has_head = any(f'{h}.fc_cls.weight' in out for h in HEADS)
     ck_norm, ck_fc = bb + 'norm.weight' in out, bb + 'fc_norm.weight' in out
-    if ck_norm and not ck_fc and not pretrain and bb + 'fc_norm.weight' in target:
+    if (ck_norm and not ck_fc and has_head and not pretrain
+            and bb + 'fc_norm.weight' in target):
         raise ArchitectureMismatchError(
             'the checkpoint pools the first token after `norm` (it has norm.*, no fc_norm.*: '
             'use_mean_pooling=False in the original), but the configured backbone mean-pools '
