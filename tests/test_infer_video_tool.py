@@ -18,6 +18,8 @@ from mmaction_ext.apis import VideoInferencer
 from mmaction_ext.apis import outputs as outputs_module
 from mmaction_ext.synthetic import write_video
 
+pytestmark = pytest.mark.slow  # end to end: model, decoding, files (seconds each)
+
 
 def _tool():
     spec = importlib.util.spec_from_file_location(
