@@ -18,6 +18,8 @@ from mmaction_ext.apis import VideoInferencer
 from mmaction_ext.apis import outputs as outputs_module
 from mmaction_ext.synthetic import write_video
 
+pytestmark = pytest.mark.slow  # end to end: model, decoding, files (seconds each)
+
 
 def _tool():
     spec = importlib.util.spec_from_file_location(
@@ -169,3 +171,14 @@ def test_unreadable_video_is_reported_and_the_rest_go_on(tmp_path, dual_ckpt, ca
     assert 'FAILED' in err and 'bad.mp4' in err and 'cannot open' in err
     assert outputs_module.outputs_complete(str(tmp_path / 'out' / 'good'))
     assert not (tmp_path / 'out' / 'bad').exists()
+
+
+def test_amp_scores_close_to_float32(tmp_path, dual_ckpt):
+    video = _video(tmp_path / 'clip.mp4', 16)
+    full = VideoInferencer(DUAL_CFG, dual_ckpt)(video)
+    half = VideoInferencer(DUAL_CFG, dual_ckpt, amp=True)(video)   # bfloat16 autocast on CPU
+    for hand in ('lh', 'rh'):
+        assert half.window_scores[hand].dtype == np.float32
+        np.testing.assert_allclose(half.window_scores[hand], full.window_scores[hand],
+                                   atol=0.03)
+        np.testing.assert_allclose(half.window_scores[hand].sum(1), 1, atol=8e-3)  # bf16

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Iterator
 
 import numpy as np
@@ -83,5 +84,7 @@ class SequentialFrames:
 
 
 def _first_line(err: Exception) -> str:
-    text = str(err).strip().splitlines()
-    return text[-1][:200] if text else type(err).__name__
+    """decord's message without its C++ source locations and stack trace."""
+    text = re.sub(r'\[[\d:]+\] \S+:\d+: ', '', str(err).strip().splitlines()[0]
+                  if str(err).strip() else type(err).__name__)
+    return text[:200]
