@@ -10,12 +10,14 @@ tests compare the files.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import sys
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
+from mmengine.hooks import Hook
 from mmengine.registry import RUNNERS, init_default_scope
 from mmengine.runner import Runner
 
@@ -55,6 +57,21 @@ def _common(work_dir: str, with_cp: bool, max_iters: int) -> dict:
         backbone=dict(type='MAEVisionTransformer', arch=TINY_ARCH, img_size=32, num_frames=4,
                       drop_path_rate=0.1, with_cp=with_cp),
         max_iters=max_iters)
+
+
+class StateBytesHook(Hook):
+    """Before the last optimizer step (gradients and Adam moments all exist), count the
+    bytes this rank holds with bench/fsdp_memory.py's ``state_bytes``."""
+
+    def before_train(self, runner) -> None:
+        sys.path.insert(0, os.path.join(REPO, 'bench'))
+        from fsdp_memory import state_bytes
+        self.held = {}
+
+        def count(optimizer, *_) -> None:
+            self.held = state_bytes(runner.model, optimizer)
+
+        runner.optim_wrapper.optimizer.register_step_pre_hook(count)
 
 
 def single_head_cfg(motion: str, work_dir: str, sharded: bool, init: str,
@@ -158,7 +175,12 @@ def save_original_init(path: str) -> str:
 def scenario_single(out: str, motion: str) -> None:
     init = save_original_init(f'{out}/init_single_original.pth')
     for name, sharded in (('single_ddp', False), ('single_sharded', True)):
-        build(to_config(single_head_cfg(motion, f'{out}/{name}', sharded, init))).train()
+        runner = build(to_config(single_head_cfg(motion, f'{out}/{name}', sharded, init)))
+        meter = StateBytesHook()
+        runner.register_hook(meter)
+        runner.train()
+        with open(f'{out}/{name}/state_bytes_rank{dist.get_rank()}.json', 'w') as f:
+            json.dump(meter.held, f)
 
 
 def scenario_dual(out: str, havid: str) -> None:

@@ -14,6 +14,7 @@ cores); the tests compare the checkpoints it wrote:
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -109,6 +110,22 @@ def test_single_head_sharded_equals_ddp(runs):
     assert len(re.findall(r"cls_head +kept from checkpoint", log)) >= 2
     norms = [float(x) for x in re.findall(r'grad_norm: ([0-9.]+)', log)]
     assert max(norms) > 0.5  # gradient clipping (max_norm 0.5) acted
+
+
+@pytest.mark.slow
+def test_sharded_rank_holds_half_the_states_of_ddp(runs):
+    """bench/fsdp_memory.py's count on the trained runs: params + grads + AdamW states."""
+    out = runs[0]
+    for rank in (0, 1):
+        held = {}
+        for name in ('ddp', 'sharded'):
+            with open(f'{out}/single_{name}/state_bytes_rank{rank}.json') as f:
+                held[name] = json.load(f)
+        assert held['ddp']['grads'] == held['ddp']['params'] > 0
+        # exp_avg, exp_avg_sq, and a 4-byte step count per parameter tensor
+        assert 0 <= held['ddp']['optimizer'] - 2 * held['ddp']['params'] <= 4 * 64
+        ratio = sum(held['sharded'].values()) / sum(held['ddp'].values())
+        assert 0.45 < ratio <= 0.6, ratio
 
 
 @pytest.mark.slow
