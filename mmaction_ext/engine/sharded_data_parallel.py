@@ -130,7 +130,7 @@ class ShardedDataParallel(nn.Module):
                           param_dtype=param_dtype,
                           reduce_dtype=torch.float32 if param_dtype is not None else None))
         if cpu_offload:
-            kwargs['offload_policy'] = CPUOffloadPolicy()
+            kwargs['offload_policy'] = CPUOffloadPolicy(pin_memory=device_type == 'cuda')
         for unit in units:
             fully_shard(unit, **kwargs)
         fully_shard(module, **kwargs)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from mmengine.hooks import EMAHook
-from mmengine.optim import OptimWrapper
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -36,13 +36,23 @@ class ShardedRunner(Runner):
         return self.model if isinstance(self.model, ShardedDataParallel) else None
 
     def train(self):
+        """Refuse what sharding does not support yet, then train as the stock Runner."""
         if self.sharded is not None:
-            ema = [hook for hook in self.hooks if isinstance(hook, EMAHook)]
-            if ema:
+            if any(isinstance(hook, EMAHook) for hook in self.hooks):
                 raise NotImplementedError(
-                    'EMAHook with ShardedDataParallel: the EMA copy would be sharded too '
-                    'and is not gathered into checkpoints yet; remove EMAHook from '
-                    'custom_hooks or train with DeviceAwareDDP')
+                    'EMAHook with ShardedDataParallel: the EMA copy would be sharded too, '
+                    "and its swap into the model bypasses FSDP's own parameter storage; "
+                    'remove EMAHook from custom_hooks or train with DeviceAwareDDP')
+            optim = self.optim_wrapper
+            if isinstance(optim, dict):
+                amp = optim.get('type') in ('AmpOptimWrapper', AmpOptimWrapper)
+            else:
+                amp = isinstance(optim, AmpOptimWrapper)
+            if amp:
+                raise NotImplementedError(
+                    'AmpOptimWrapper (--amp) with ShardedDataParallel: the wrapper already '
+                    "computes in bf16 on GPU (model_wrapper_cfg.mixed_precision='auto'); "
+                    'drop --amp')
         return super().train()
 
     def _init_model_weights(self) -> None:
