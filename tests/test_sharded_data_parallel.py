@@ -107,17 +107,19 @@ def test_optimizer_state_round_trip(group):
     with wrapper.full_state(optimizer):
         saved = optimizer.state_dict()
     name = 'backbone.blocks.0.attn.qkv.weight'
-    assert type(saved['state'][name]['exp_avg']) is torch.Tensor
+    full = saved['state'][name]['exp_avg']
+    assert type(full) is torch.Tensor
     # a fresh sharded model + optimizer resumes: full states are sliced into shards
     model2 = recognizer()
     wrapper2 = ShardedDataParallel(model2)
     optimizer2 = torch.optim.AdamW(wrapper2.parameters(), lr=1e-2)
+    assert wrapper2.shard_optimizer_state_dict(optimizer2, saved) == \
+        2 * len(list(model2.parameters()))  # exp_avg and exp_avg_sq of every parameter
     optimizer2.load_state_dict(saved)
-    assert wrapper2.shard_optimizer_state(optimizer2) == 2 * len(list(model2.parameters()))
     param = dict(model2.named_parameters())[name]
     restored = optimizer2.state[param]['exp_avg']
     assert isinstance(restored, DTensor)
-    assert torch.equal(restored.full_tensor(), saved['state'][name]['exp_avg'])
+    assert torch.equal(restored.full_tensor(), full)
 
 
 def test_cpu_offload_trains(group):

@@ -205,21 +205,30 @@ class ShardedDataParallel(nn.Module):
             for handle in handles:
                 handle.remove()
 
-    def shard_optimizer_state(self, optimizer: torch.optim.Optimizer) -> int:
-        """After loading a full optimizer state: make each rank keep only its shards.
+    @staticmethod
+    def shard_optimizer_state_dict(optimizer: torch.optim.Optimizer,
+                                   state_dict: Dict[str, Any]) -> int:
+        """Cut a full optimizer state dict (in place) into this rank's shards, for
+        ``optimizer.load_state_dict``; no comms.
 
-        ``Optimizer.load_state_dict`` matches saved states to parameters by group order
-        (name- or index-keyed alike) but keeps full tensors; states shaped like a sharded
-        parameter become this rank's shard. Returns how many tensors were sharded.
+        Saved states are matched to parameters as ``Optimizer.load_state_dict`` does: by
+        position in the parameter groups, whether keyed by name (saved sharded) or by
+        index (saved by DDP). A state tensor shaped like its sharded parameter becomes
+        this rank's shard; step counts stay as they are. Returns how many were cut.
         """
+        params = [p for group in optimizer.param_groups for p in group['params']]
+        saved = [k for group in state_dict.get('param_groups', []) for k in group['params']]
+        if len(saved) != len(params):
+            return 0  # optimizer.load_state_dict reports the mismatch
         count = 0
-        for param, state in optimizer.state.items():
-            if not isinstance(param, DTensor):
+        for key, param in zip(saved, params):
+            state = state_dict.get('state', {}).get(key)
+            if not isinstance(param, DTensor) or not state:
                 continue
-            for key, value in state.items():
+            for name, value in state.items():
                 if (torch.is_tensor(value) and not isinstance(value, DTensor)
                         and value.shape == param.shape):
-                    state[key] = shard_local(value.to(param.dtype), param)
+                    state[name] = shard_local(value, param)
                     count += 1
         return count
 

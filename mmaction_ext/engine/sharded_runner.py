@@ -24,8 +24,9 @@ class ShardedRunner(Runner):
       every rank: all ranks gather full model (and optimizer) state to rank 0's CPU
       memory, then the stock code writes it there, through the same hooks
       (``SafeCheckpointHook``'s atomic write, the alternation state, ...);
-    * ``resume``: after the stock resume loaded the full optimizer state, each rank keeps
-      only its shards of it. (Model weights are sliced by the wrapper's load hook.)
+    * ``resume``: the checkpoint is read into CPU memory, and its full optimizer state is
+      cut into this rank's shards before the stock code loads it (model weights are
+      sliced by the wrapper's load hook), so no GPU ever holds the full state.
 
     Config: ``runner_type='ShardedRunner'``,
     ``model_wrapper_cfg=dict(type='ShardedDataParallel', ...)``.
@@ -80,10 +81,23 @@ class ShardedRunner(Runner):
 
     def resume(self, filename: str, resume_optimizer: bool = True,
                resume_param_scheduler: bool = True, map_location='default') -> None:
+        """Stock resume; a sharded model's checkpoint is read into CPU memory (not onto
+        every GPU in full) and each rank moves only its shards to its device."""
+        if self.sharded is not None and map_location == 'default':
+            map_location = 'cpu'
         super().resume(filename, resume_optimizer=resume_optimizer,
                        resume_param_scheduler=resume_param_scheduler,
                        map_location=map_location)
+
+    def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
+                        revise_keys: list = [(r'^module.', '')]):  # noqa: B006 (stock)
+        """Stock loading (the wrapper's hook slices the model weights); then the full
+        optimizer state a resume will load is cut into this rank's shards first."""
+        checkpoint = super().load_checkpoint(filename, map_location=map_location,
+                                             strict=strict, revise_keys=revise_keys)
         wrapper = self.sharded
-        if wrapper is not None and resume_optimizer and isinstance(self.optim_wrapper,
-                                                                    OptimWrapper):
-            wrapper.shard_optimizer_state(self.optim_wrapper.optimizer)
+        if (wrapper is not None and 'optimizer' in checkpoint
+                and isinstance(self.optim_wrapper, OptimWrapper)):
+            wrapper.shard_optimizer_state_dict(self.optim_wrapper.optimizer,
+                                               checkpoint['optimizer'])
+        return checkpoint
