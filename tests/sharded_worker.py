@@ -79,6 +79,8 @@ def single_head_cfg(motion: str, work_dir: str, sharded: bool, init: str,
     cfg = _common(work_dir, with_cp=sharded, max_iters=max_iters)
     backbone = cfg.pop('backbone')
     cfg.pop('max_iters')
+    # 2 micro-batches per step: the wrappers' no_sync (DDP's and FSDP's) in play
+    cfg['optim_wrapper']['accumulative_counts'] = 2
     cfg.update(
         model=dict(type='ViTRecognizer3D', backbone=backbone,
                    cls_head=dict(type='TimeSformerHead', num_classes=4, in_channels=32),

@@ -4,7 +4,8 @@ One torchrun launch of tests/sharded_worker.py runs every scenario (about a minu
 cores); the tests compare the checkpoints it wrote:
 
 * single head (ViTRecognizer3D, original-format ``load_from``, with_cp on the sharded side
-  only, layer-wise lr decay, gradient clipping, warm-up): 6 steps sharded == DDP;
+  only, layer-wise lr decay, gradient clipping, warm-up, 2 accumulated micro-batches per
+  step): 6 iterations sharded == DDP;
 * dual hand (DualHandRecognizer, AlternatingTrainLoop, mixup per hand, drop path, the idle
   head's gradients released): 6 steps sharded == DDP;
 * the sharded dual-hand run resumed from its mid-epoch checkpoint == the uninterrupted
