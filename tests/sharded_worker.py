@@ -117,6 +117,7 @@ def dual_hand_cfg(havid: str, work_dir: str, sharded: bool, init: str | None,
             batch_sampler=dict(type='AlternatingHandBatchSampler', switch_every=2),
             dataset=dict(dataset, split='train')),
         train_cfg=dict(type='AlternatingTrainLoop', max_iters=max_iters, val_interval=100),
+        custom_hooks=[dict(type='EMAHook', momentum=0.1)],
         load_from=init)
     return _finish(cfg, sharded)
 

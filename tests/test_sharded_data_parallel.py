@@ -136,7 +136,8 @@ def test_cpu_offload_trains(group):
 
 
 @pytest.mark.parametrize('extra,error', [
-    (dict(custom_hooks=[dict(type='EMAHook')]), 'EMAHook'),
+    (dict(custom_hooks=[dict(type='EMAHook', ema_type='MomentumAnnealingEMA')]),
+     'MomentumAnnealingEMA'),
     (dict(optim_wrapper=dict(type='AmpOptimWrapper', dtype='bfloat16',
                              optimizer=dict(type='AdamW', lr=1e-3))), '--amp'),
 ])
@@ -198,3 +199,43 @@ def test_idle_head_gradients_released_from_dtensors(group):
     step('lh')
     assert torch.equal(model.rh_head.fc_cls.weight.full_tensor(), rh_before)
     assert not torch.equal(model.lh_head.fc_cls.weight.full_tensor(), lh_before)
+
+
+def test_sharded_ema_mirrors_the_model_and_swaps_in_place(group):
+    """EMAHook swaps averaged and live weights by parameters()/buffers() order; the swap
+    must reach FSDP's own shard storage (what the next forward all-gathers)."""
+    from mmengine.hooks import EMAHook
+
+    from mmaction_ext.engine import ShardedExponentialMovingAverage
+    model = recognizer()
+    wrapper = ShardedDataParallel(model)
+    ema = ShardedExponentialMovingAverage(model, momentum=0.5)
+    assert [n for n, _ in ema.module.named_parameters()] == \
+        [n for n, _ in model.named_parameters()]
+    assert [n for n, _ in ema.module.named_buffers()] == [n for n, _ in model.named_buffers()]
+    assert ema.state_dict().keys() == {'module.' + k for k in model.state_dict()} | {'steps'}
+    ema.update_parameters(model)
+    optimizer = torch.optim.AdamW(wrapper.parameters(), lr=1e-1)
+    _loss(wrapper).backward()
+    optimizer.step()
+    ema.update_parameters(model)  # now EMA = halfway between old and new weights
+    hook = EMAHook()
+    hook.ema_model, hook.src_model = ema, model
+    wrapper.eval()
+    averaged_weights = {k: v.full_tensor().clone() for k, v in ema.module.named_parameters()}
+    with torch.no_grad():
+        live = _loss(wrapper)
+        hook._swap_ema_parameters()  # before validation
+        for name, param in model.named_parameters():
+            assert torch.equal(param.full_tensor(), averaged_weights[name]), name
+        averaged = _loss(wrapper)  # the forward all-gathers the swapped-in shards
+        hook._swap_ema_parameters()  # after validation
+        assert torch.equal(_loss(wrapper), live)
+    assert not torch.equal(averaged, live)
+    # the same loss from a plain model holding the averaged weights: every unit (the
+    # root's patch embedding and head too) computed with the swapped-in shards
+    plain = recognizer()
+    plain.load_state_dict(averaged_weights, strict=False)
+    plain.eval()
+    with torch.no_grad():
+        assert torch.allclose(_loss(plain), averaged, atol=1e-6)

@@ -7,7 +7,7 @@ cores); the tests compare the checkpoints it wrote:
   only, layer-wise lr decay, gradient clipping, warm-up, 2 accumulated micro-batches per
   step): 6 iterations sharded == DDP;
 * dual hand (DualHandRecognizer, AlternatingTrainLoop, mixup per hand, drop path, the idle
-  head's gradients released): 6 steps sharded == DDP;
+  head's gradients released, EMAHook): 6 steps sharded == DDP, EMA weights included;
 * the sharded dual-hand run resumed from its mid-epoch checkpoint == the uninterrupted
   sharded run, bit for bit;
 * the shipped ViT-g HA-ViD and ViT-L KTH configs, shrunk, train sharded; the ViT-g one's
@@ -98,6 +98,11 @@ def _compare_with_ddp(out: str, prefix: str) -> None:
     a, b = _optimizer_tensors(ddp), _optimizer_tensors(sharded)
     assert len(a) == len(b) > 0
     assert max((x - y).abs().max().item() for x, y in zip(a, b)) <= FP32_TOL
+    if 'ema_state_dict' in ddp:  # EMAHook: 'state_dict' holds the EMA, this the live model
+        assert _max_diff(ddp['ema_state_dict'], sharded['ema_state_dict']) <= FP32_TOL
+        assert _max_diff(sharded['ema_state_dict'], {
+            'module.' + k: v for k, v in sharded['state_dict'].items()} | {
+            'steps': sharded['ema_state_dict']['steps']}) > 100 * FP32_TOL
     lrs = [g['lr'] for g in sharded['optimizer']['param_groups']]
     assert lrs == pytest.approx([g['lr'] for g in ddp['optimizer']['param_groups']])
     assert len(set(lrs)) >= 3  # layer-wise lr decay survived sharding
@@ -134,6 +139,7 @@ def test_dual_hand_alternating_sharded_equals_ddp(runs):
     out, log, _ = runs
     _compare_with_ddp(out, 'dual')
     assert 'hand rh for batches' in log
+    assert 'ema_state_dict' in _load(f'{out}/dual_sharded/iter_6.pth')
 
 
 @pytest.mark.slow
@@ -142,8 +148,9 @@ def test_sharded_mid_epoch_resume_is_bit_identical(runs):
     assert 'Epoch(train) [1] resuming at batch 4/5 on hand rh' in log
     full = _load(f'{out}/dual_sharded/iter_6.pth')
     resumed = _load(f'{out}/dual_resumed/iter_6.pth')
-    for key, value in full['state_dict'].items():
-        assert torch.equal(resumed['state_dict'][key], value), key
+    for part in ('state_dict', 'ema_state_dict'):
+        for key, value in full[part].items():
+            assert torch.equal(resumed[part][key], value), (part, key)
     a, b = _optimizer_tensors(full), _optimizer_tensors(resumed)
     assert all(torch.equal(x, y) for x, y in zip(a, b))
     assert resumed['alternation']['next_iter'] == 6

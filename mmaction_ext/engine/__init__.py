@@ -8,10 +8,12 @@ from .hand_trace_hook import HandTraceHook
 from .original_checkpoint_hook import OriginalCheckpointHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .sharded_data_parallel import ShardedDataParallel
+from .sharded_ema import ShardedExponentialMovingAverage
 from .sharded_runner import ShardedRunner
 
 register_atomic_local_backend()
 
 __all__ = ['DeviceAwareDDP', 'AlternatingTrainLoop', 'AlternationStateHook',
            'AlternatingHandBatchSampler', 'HandTraceHook', 'AtomicLocalBackend',
-           'SafeCheckpointHook', 'OriginalCheckpointHook', 'ShardedDataParallel', 'ShardedRunner']
+           'SafeCheckpointHook', 'OriginalCheckpointHook', 'ShardedDataParallel', 'ShardedRunner',
+           'ShardedExponentialMovingAverage']

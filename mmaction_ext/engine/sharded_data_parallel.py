@@ -57,6 +57,27 @@ def _load_full_into_shards(module: nn.Module, state_dict: Dict[str, Any], prefix
             state_dict[key] = shard_local(value, param)
 
 
+def _gather_to_rank0(module: nn.Module) -> Dict[str, torch.Tensor]:
+    """``module.state_dict()`` with DTensors made whole (collective), on rank 0's CPU."""
+    rank0 = dist.get_rank() == 0
+    out = {}
+    for key, value in module.state_dict().items():
+        if isinstance(value, DTensor):
+            value = value.full_tensor()
+        if rank0:
+            out[key] = value.detach().cpu()
+    return out
+
+
+def _server(full: Dict[str, torch.Tensor]):
+    """A ``state_dict`` post-hook that replaces the result by ``full``."""
+    def serve(module, state_dict, prefix, local_metadata) -> None:
+        if prefix == '':
+            state_dict.clear()
+            state_dict.update(full)
+    return serve
+
+
 def _resolve(module: nn.Module, path: str) -> nn.Module:
     try:
         return module.get_submodule(path)
@@ -176,26 +197,25 @@ class ShardedDataParallel(nn.Module):
 
     # -- checkpoints -----------------------------------------------------------------
     @contextlib.contextmanager
-    def full_state(self, optimizer: torch.optim.Optimizer | None = None) -> Iterator[None]:
+    def full_state(self, optimizer: torch.optim.Optimizer | None = None,
+                   extra: Sequence[nn.Module] = ()) -> Iterator[None]:
         """Gather full state dicts (collective: call on every rank); inside the context,
-        rank 0's ``module.state_dict()`` and ``optimizer.state_dict()`` return them.
+        rank 0's ``module.state_dict()``, ``optimizer.state_dict()`` and each ``extra``
+        module's ``state_dict()`` (e.g. a sharded EMA) return them.
 
         Model: parameter names as the unwrapped model's, full CPU tensors. Optimizer:
         ``torch.distributed.checkpoint``'s full format (states keyed by parameter name,
         full CPU tensors), which a plain optimizer of the same parameter groups also loads.
         """
         options = StateDictOptions(full_state_dict=True, cpu_offload=True)
-        model_sd = get_model_state_dict(self.module, options=options)
+        served = [(self.module, get_model_state_dict(self.module, options=options))]
+        served += [(module, _gather_to_rank0(module)) for module in extra]
         optim_sd = (get_optimizer_state_dict(self.module, optimizer, options=options)
                     if optimizer is not None else None)
         handles = []
         if dist.get_rank() == 0:
-            def serve_model(module, state_dict, prefix, local_metadata) -> None:
-                if prefix == '':
-                    state_dict.clear()
-                    state_dict.update(model_sd)
-
-            handles.append(self.module.register_state_dict_post_hook(serve_model))
+            for module, full in served:
+                handles.append(module.register_state_dict_post_hook(_server(full)))
             if optimizer is not None:
                 handles.append(optimizer.register_state_dict_post_hook(
                     lambda optim, state_dict: optim_sd))

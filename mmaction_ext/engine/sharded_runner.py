@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from mmengine.hooks import EMAHook
+from mmengine.model import ExponentialMovingAverage
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from .sharded_data_parallel import ShardedDataParallel
+from .sharded_ema import ShardedExponentialMovingAverage
 
 
 @RUNNERS.register_module()
@@ -28,6 +30,9 @@ class ShardedRunner(Runner):
       cut into this rank's shards before the stock code loads it (model weights are
       sliced by the wrapper's load hook), so no GPU ever holds the full state.
 
+    ``EMAHook`` gets :class:`ShardedExponentialMovingAverage` (the stock EMA deep-copies
+    the model, which FSDP refuses), gathered into checkpoints like the model.
+
     Config: ``runner_type='ShardedRunner'``,
     ``model_wrapper_cfg=dict(type='ShardedDataParallel', ...)``.
     """
@@ -39,11 +44,9 @@ class ShardedRunner(Runner):
     def train(self):
         """Refuse what sharding does not support yet, then train as the stock Runner."""
         if self.sharded is not None:
-            if any(isinstance(hook, EMAHook) for hook in self.hooks):
-                raise NotImplementedError(
-                    'EMAHook with ShardedDataParallel: the EMA copy would be sharded too, '
-                    "and its swap into the model bypasses FSDP's own parameter storage; "
-                    'remove EMAHook from custom_hooks or train with DeviceAwareDDP')
+            for hook in self.hooks:
+                if isinstance(hook, EMAHook):
+                    self._shard_ema(hook)
             optim = self.optim_wrapper
             if isinstance(optim, dict):
                 amp = optim.get('type') in ('AmpOptimWrapper', AmpOptimWrapper)
@@ -55,6 +58,24 @@ class ShardedRunner(Runner):
                     "computes in bf16 on GPU (model_wrapper_cfg.mixed_precision='auto'); "
                     'drop --amp')
         return super().train()
+
+    def _shard_ema(self, hook: EMAHook) -> None:
+        """Point ``EMAHook`` at the sharded EMA (the stock one deep-copies the model,
+        which FSDP refuses)."""
+        kind = hook.ema_cfg.get('type')
+        if kind in ('ExponentialMovingAverage', ExponentialMovingAverage):
+            hook.ema_cfg['type'] = ShardedExponentialMovingAverage
+            self.logger.info('EMAHook: ShardedExponentialMovingAverage (the averaged '
+                             'weights are sharded like the model)')
+        elif kind not in ('ShardedExponentialMovingAverage', ShardedExponentialMovingAverage):
+            raise NotImplementedError(
+                f'EMAHook(ema_type={kind!r}) with ShardedDataParallel: only '
+                "ExponentialMovingAverage is supported sharded; use ema_type="
+                "'ExponentialMovingAverage' or train with DeviceAwareDDP")
+
+    def _ema_models(self) -> list:
+        return [hook.ema_model for hook in self.hooks
+                if isinstance(hook, EMAHook) and hasattr(hook, 'ema_model')]
 
     def _init_model_weights(self) -> None:
         if self.sharded is None:
@@ -76,7 +97,7 @@ class ShardedRunner(Runner):
                 raise TypeError('ShardedRunner saves one OptimWrapper; got '
                                 f'{type(self.optim_wrapper).__name__}')
             optimizer = self.optim_wrapper.optimizer
-        with wrapper.full_state(optimizer):
+        with wrapper.full_state(optimizer, extra=self._ema_models()):
             super().save_checkpoint(out_dir, filename, **kwargs)
 
     def resume(self, filename: str, resume_optimizer: bool = True,
