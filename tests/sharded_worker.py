@@ -208,13 +208,16 @@ def scenario_configs(out: str, havid: str, kth: str) -> None:
                   mlp_ratio=48 / 11)
     options = {'model.backbone.arch': tiny_g, 'model.lh_head.in_channels': 32,
                'model.rh_head.in_channels': 32, 'model.backbone.pretrained': None,
-               'train_cfg': dict(_delete_=True, type='AlternatingTrainLoop', max_iters=2,
-                                 val_interval=100),
+               # one epoch (5 global batches), then sharded validation and a best
+               # checkpoint saved from after_val_epoch (all ranks gather there too)
+               'train_cfg': dict(_delete_=True, type='AlternatingTrainLoop', max_iters=5,
+                                 val_interval=1),
                'train_dataloader.batch_sampler.switch_every': 1,
                'optim_wrapper.paramwise_cfg.num_layers': 2,
                'auto_scale_lr.enable': False, 'work_dir': f'{out}/cfg_vit_g',
                'default_hooks.checkpoint': dict(type='SafeCheckpointHook', by_epoch=False,
-                                                interval=2, save_best=None)}
+                                                interval=5, save_best='hand_acc/mean_top1',
+                                                rule='greater')}
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         options.update(_tiny_loader_options(loader))
         options[f'{loader}.dataset.data_root'] = havid

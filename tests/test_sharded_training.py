@@ -15,6 +15,7 @@ cores); the tests compare the checkpoints it wrote:
 """
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -159,9 +160,13 @@ def test_sharded_mid_epoch_resume_is_bit_identical(runs):
 @pytest.mark.slow
 def test_shipped_configs_train_sharded_and_test_unsharded(runs, tmp_path):
     out, _, havid = runs
-    for name in ('cfg_vit_g', 'cfg_vit_l'):
-        checkpoint = _load(f'{out}/{name}/iter_2.pth')
-        _assert_full_plain(checkpoint)
+    for path in (f'{out}/cfg_vit_g/iter_5.pth', f'{out}/cfg_vit_l/iter_2.pth'):
+        _assert_full_plain(_load(path))
+    best = glob.glob(f'{out}/cfg_vit_g/best_hand_acc_mean_top1_iter_*.pth')
+    assert len(best) == 1  # saved after the sharded validation
+    best_sd = _load(best[0])['state_dict']
+    assert best_sd.keys() == _load(f'{out}/cfg_vit_g/iter_5.pth')['state_dict'].keys()
+    assert all(type(v) is torch.Tensor for v in best_sd.values())
     config = f'{out}/cfg_vit_g/havid_alternating_vit-g_fsdp.py'
     dumped = Config.fromfile(config)
     assert dumped.model_wrapper_cfg.type == 'ShardedDataParallel'
@@ -169,7 +174,7 @@ def test_shipped_configs_train_sharded_and_test_unsharded(runs, tmp_path):
     # one process, no sharding: the stock test loop on the sharded run's checkpoint
     work = str(tmp_path / 'test')
     proc = subprocess.run(
-        [sys.executable, 'tools/test.py', config, f'{out}/cfg_vit_g/iter_2.pth',
+        [sys.executable, 'tools/test.py', config, f'{out}/cfg_vit_g/iter_5.pth',
          '--work-dir', work, '--cfg-options', f'test_evaluator.out_dir={work}/conf',
          'test_dataloader.dataset.pipeline.1.num_clips=1',
          'test_dataloader.dataset.pipeline.3.type=CenterCrop'],
