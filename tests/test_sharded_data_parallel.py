@@ -64,6 +64,10 @@ def test_refuses_without_a_process_group():
 def test_names_a_wrong_unit_list(group):
     with pytest.raises(ValueError, match="'backbone.blokcs'.*backbone.blocks"):
         ShardedDataParallel(recognizer(), unit_lists=('backbone.blokcs',))
+    with pytest.raises(ValueError, match="'backbone' is a MAEVisionTransformer, not a Module"):
+        ShardedDataParallel(recognizer(), unit_lists=('backbone',))
+    with pytest.raises(ValueError, match="mixed_precision='fp16'"):
+        ShardedDataParallel(recognizer(), mixed_precision='fp16')
 
 
 def test_shards_per_block_and_initialises_before(group):

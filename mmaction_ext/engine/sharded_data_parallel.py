@@ -27,7 +27,8 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import CPUOffloadPolicy, MixedPrecisionPolicy, fully_shard
 from torch.distributed.tensor import DTensor, distribute_tensor
 
-_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16, 'fp32': None, None: None}
+# fp16 would need loss scaling (a sharded GradScaler), which is not wired in: bf16 or fp32.
+_DTYPES = {'bf16': torch.bfloat16, 'fp32': None, None: None}
 
 
 def shard_local(value: torch.Tensor, like: DTensor) -> DTensor:
@@ -78,13 +79,18 @@ def _server(full: Dict[str, torch.Tensor]):
     return serve
 
 
-def _resolve(module: nn.Module, path: str) -> nn.Module:
+def _resolve(module: nn.Module, path: str) -> nn.ModuleList:
     try:
-        return module.get_submodule(path)
+        found = module.get_submodule(path)
     except AttributeError as err:
         raise ValueError(f'ShardedDataParallel: unit_lists entry {path!r} is not a submodule '
                          f'of {type(module).__name__} ({err}); give the dotted path of the '
                          "block list, e.g. 'backbone.blocks'") from err
+    if not isinstance(found, (nn.ModuleList, nn.Sequential)):
+        raise ValueError(f'ShardedDataParallel: unit_lists entry {path!r} is a '
+                         f'{type(found).__name__}, not a ModuleList of blocks; give the '
+                         "dotted path of the block list, e.g. 'backbone.blocks'")
+    return found
 
 
 @MODEL_WRAPPERS.register_module()
@@ -106,8 +112,8 @@ class ShardedDataParallel(nn.Module):
         unit_lists: dotted paths of ``ModuleList`` s whose elements are sharded one by one
             (per-block sharding). Default ``('backbone.blocks',)``.
         mixed_precision: ``'auto'`` (bf16 compute with fp32 gradient reduction on GPU, fp32
-            on CPU), ``'bf16'``, ``'fp16'`` or ``None``/``'fp32'``. Sharded parameters
-            and optimizer states stay fp32.
+            on CPU), ``'bf16'`` or ``None``/``'fp32'``. Sharded parameters and optimizer
+            states stay fp32; the heads and the loss compute in bf16 too.
         cpu_offload: keep sharded parameters, gradients and optimizer states in CPU memory
             (the optimizer steps on CPU); only units being computed are on the GPU.
         reshard_after_forward: free each unit's gathered parameters after its forward
@@ -131,8 +137,8 @@ class ShardedDataParallel(nn.Module):
         if mixed_precision == 'auto':
             mixed_precision = 'bf16' if device_type == 'cuda' else None
         if mixed_precision not in _DTYPES:
-            raise ValueError(f'mixed_precision={mixed_precision!r}: use auto, bf16, fp16, '
-                             'fp32 or None')
+            raise ValueError(f'mixed_precision={mixed_precision!r}: use auto, bf16, fp32 '
+                             'or None')
         self.mixed_precision = mixed_precision
         self.cpu_offload = cpu_offload
         self.unit_lists = tuple(unit_lists)
