@@ -243,3 +243,26 @@ def test_sharded_ema_mirrors_the_model_and_swaps_in_place(group):
     plain.eval()
     with torch.no_grad():
         assert torch.allclose(_loss(plain), averaged, atol=1e-6)
+
+
+def test_bf16_blocks_fp32_heads(group):
+    """bf16 compute (what 'auto' picks on GPU): the blocks in bf16, the root (heads, loss)
+    in fp32, since MMAction2's heads turn scores into numpy, which has no bf16."""
+    reference = ShardedDataParallel(recognizer(), mixed_precision=None)
+    model = recognizer()
+    wrapper = ShardedDataParallel(model, mixed_precision='bf16')
+    seen = {}
+
+    def note(name: str):
+        def hook(module, inputs, output) -> None:
+            seen.setdefault(name, output.dtype)
+        return hook
+
+    model.backbone.blocks[0].mlp.register_forward_hook(note('block'))
+    model.cls_head.fc_cls.register_forward_hook(note('head'))
+    loss = _loss(wrapper)
+    assert seen == {'block': torch.bfloat16, 'head': torch.float32}
+    assert loss.dtype == torch.float32
+    assert loss.item() == pytest.approx(_loss(reference).item(), rel=2e-2)
+    loss.backward()
+    assert all(p.grad.dtype == torch.float32 for p in model.parameters())

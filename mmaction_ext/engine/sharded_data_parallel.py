@@ -112,8 +112,9 @@ class ShardedDataParallel(nn.Module):
         unit_lists: dotted paths of ``ModuleList`` s whose elements are sharded one by one
             (per-block sharding). Default ``('backbone.blocks',)``.
         mixed_precision: ``'auto'`` (bf16 compute with fp32 gradient reduction on GPU, fp32
-            on CPU), ``'bf16'`` or ``None``/``'fp32'``. Sharded parameters and optimizer
-            states stay fp32; the heads and the loss compute in bf16 too.
+            on CPU), ``'bf16'`` or ``None``/``'fp32'``. It applies to the blocks (the bulk
+            of the compute); the root unit (patch embedding, norms, heads, loss) computes
+            in fp32. Sharded parameters and optimizer states stay fp32.
         cpu_offload: keep sharded parameters, gradients and optimizer states in CPU memory
             (the optimizer steps on CPU); only units being computed are on the GPU.
         reshard_after_forward: free each unit's gathered parameters after its forward
@@ -152,14 +153,18 @@ class ShardedDataParallel(nn.Module):
 
         self.mesh = init_device_mesh(device_type, (dist.get_world_size(),))
         param_dtype = _DTYPES[mixed_precision]
-        kwargs = dict(mesh=self.mesh, reshard_after_forward=reshard_after_forward,
-                      mp_policy=MixedPrecisionPolicy(
-                          param_dtype=param_dtype,
-                          reduce_dtype=torch.float32 if param_dtype is not None else None))
+        kwargs = dict(mesh=self.mesh, reshard_after_forward=reshard_after_forward)
         if cpu_offload:
             kwargs['offload_policy'] = CPUOffloadPolicy(pin_memory=device_type == 'cuda')
+        # Blocks compute in bf16 and hand fp32 back; the root (patch embedding, norms,
+        # heads, loss) stays fp32: MMAction2's heads turn scores into numpy for accuracy,
+        # which has no bf16, and the loss is better in fp32 (as under autocast).
+        block_policy = MixedPrecisionPolicy(
+            param_dtype=param_dtype,
+            reduce_dtype=torch.float32 if param_dtype is not None else None,
+            output_dtype=torch.float32 if param_dtype is not None else None)
         for unit in units:
-            fully_shard(unit, **kwargs)
+            fully_shard(unit, mp_policy=block_policy, **kwargs)
         fully_shard(module, **kwargs)
         module.register_load_state_dict_pre_hook(_load_full_into_shards)
         self.module = module
