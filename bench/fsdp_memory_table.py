@@ -9,14 +9,15 @@ fp32 gradients, two fp32 moments = 16 bytes per parameter; DDP holds all of them
 GPU, ``ShardedDataParallel`` 1/N of them, plus the units being gathered (bf16 weights of
 the current and the prefetched block, one block's unsharded gradients in bf16 and fp32).
 
-Activations (bf16, per clip) are what a block keeps for backward with fused attention
-(``scaled_dot_product_attention``, no N x N matrix), for s tokens of width h, mlp ratio r:
-input of each norm and linear, q/k/v, attention output, fc1 output and GELU output,
-``8 s h + 2 s rh`` values; with ``with_cp`` a block keeps its input and attention output
-(``2 s h``), the last block is not checkpointed, and backward recomputes one block at a
-time. ``--measure`` checks these per-block figures against torch's ``MemTracker`` on
-real 2- and 3-block models of each width (minutes on a CPU);
-tests/test_fsdp_memory_table.py does the same for a small width.
+Activations (per clip) are what a block keeps for backward with fused attention
+(``scaled_dot_product_attention``, no N x N matrix), for s tokens of width h, mlp ratio r,
+with the sharded run's dtypes (blocks in bf16, fp32 between blocks): input of each norm
+and linear, q/k/v, attention output, fc1 output and GELU output, ``8 s h + 2 s rh`` bf16
+values; with ``with_cp`` a block keeps its fp32 input and bf16 attention output, the last
+block is not checkpointed, and backward recomputes one block at a time. ``--measure``
+checks these per-block figures against torch's ``MemTracker`` on real 2- and 3-block
+models of each width (minutes on a CPU); tests/test_fsdp_memory_table.py does the same
+for a small width.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GIB = 2 ** 30
 STATE_BYTES = 4 + 4 + 8  # fp32 weight, fp32 grad, AdamW exp_avg + exp_avg_sq
 ACT_BYTES = 2  # bf16
+RESIDUAL_BYTES = 4  # fp32 between blocks (ShardedDataParallel's output_dtype)
 
 
 @dataclass
@@ -82,11 +84,13 @@ def describe(arch: str | dict, frames: int = 16, size: int = 224,
 def block_activation_bytes(a: Arch, with_cp: bool) -> float:
     """Bytes one block keeps for backward, per clip (see module docstring): bf16 values,
     the attention kernel's fp32 log-sum-exp per token and head and, without with_cp,
-    the two layer norms' mean and 1/std per token."""
-    per_token = 2 * a.width if with_cp else 8 * a.width + 2 * a.hidden
+    the two layer norms' mean and 1/std per token. With with_cp the kept block input is
+    fp32: ``ShardedDataParallel``'s blocks hand fp32 back (the root stays fp32)."""
     lse = a.tokens * a.num_heads * 4
-    norm_stats = 0 if with_cp else 2 * 2 * a.tokens * ACT_BYTES
-    return per_token * a.tokens * ACT_BYTES + lse + norm_stats
+    if with_cp:
+        return a.tokens * a.width * (RESIDUAL_BYTES + ACT_BYTES) + lse
+    norm_stats = 2 * 2 * a.tokens * ACT_BYTES
+    return (8 * a.width + 2 * a.hidden) * a.tokens * ACT_BYTES + lse + norm_stats
 
 
 def activation_bytes(a: Arch, with_cp: bool, clips: int = 1) -> float:
@@ -130,9 +134,18 @@ def table(archs: list[str], gpus: list[int], frames: int, size: int,
     return '\n'.join(rows)
 
 
+def _as_sharded_bf16(model) -> None:
+    """What ``ShardedDataParallel(mixed_precision='bf16')`` does to dtypes: blocks compute
+    in bf16 with bf16 inputs and fp32 outputs; the rest stays fp32."""
+    for block in model.blocks:
+        block.to(torch.bfloat16)
+        block.register_forward_pre_hook(lambda mod, args: (args[0].to(torch.bfloat16),))
+        block.register_forward_hook(lambda mod, args, out: out.float())
+
+
 def measured_block_activation(arch, frames: int, size: int, with_cp: bool) -> float:
-    """Activation bytes one (checkpointed) block adds, by torch's MemTracker (bf16, CPU):
-    the difference between a 3-block and a 2-block model of the same width."""
+    """Activation bytes one (checkpointed) block adds, by torch's MemTracker (CPU, the
+    sharded run's dtypes): the difference between a 3-block and a 2-block model."""
     from torch.distributed._tools.mem_tracker import MemTracker
 
     from mmaction_ext.models.backbones.mae_vit import resolve_arch
@@ -140,8 +153,9 @@ def measured_block_activation(arch, frames: int, size: int, with_cp: bool) -> fl
     kept = []
     for depth in (2, 3):
         model = build_backbone(dict(settings, depth=depth), frames, size, 'cpu', with_cp)
-        model = model.to(torch.bfloat16).train()
-        x = torch.randn(1, 3, frames, size, size, dtype=torch.bfloat16)
+        _as_sharded_bf16(model)
+        model.train()
+        x = torch.randn(1, 3, frames, size, size)
         tracker = MemTracker()
         tracker.track_external(model, x)
         with tracker:
