@@ -178,7 +178,8 @@ def main() -> None:
     parser.add_argument('--measure', action='store_true')
     args = parser.parse_args()
     print(f'{args.frames} frames x {args.size}^2, heads {args.heads}; AdamW with fp32 '
-          'master weights; activations bf16 per clip (batch 1)\n')
+          'master weights; activations per clip (batch 1) with the sharded run\'s '
+          'dtypes: bf16 blocks, fp32 between blocks\n')
     print(table(args.archs, args.gpus, args.frames, args.size, tuple(args.heads)))
     if args.measure:
         print('\nper-block activations, formula vs MemTracker (MiB):')
