@@ -10,12 +10,14 @@ tests compare the files.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import sys
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
+from mmengine.hooks import Hook
 from mmengine.registry import RUNNERS, init_default_scope
 from mmengine.runner import Runner
 
@@ -57,11 +59,28 @@ def _common(work_dir: str, with_cp: bool, max_iters: int) -> dict:
         max_iters=max_iters)
 
 
+class StateBytesHook(Hook):
+    """Before the last optimizer step (gradients and Adam moments all exist), count the
+    bytes this rank holds with bench/fsdp_memory.py's ``state_bytes``."""
+
+    def before_train(self, runner) -> None:
+        sys.path.insert(0, os.path.join(REPO, 'bench'))
+        from fsdp_memory import state_bytes
+        self.held = {}
+
+        def count(optimizer, *_) -> None:
+            self.held = state_bytes(runner.model, optimizer)
+
+        runner.optim_wrapper.optimizer.register_step_pre_hook(count)
+
+
 def single_head_cfg(motion: str, work_dir: str, sharded: bool, init: str,
                     max_iters: int = 6) -> dict:
     cfg = _common(work_dir, with_cp=sharded, max_iters=max_iters)
     backbone = cfg.pop('backbone')
     cfg.pop('max_iters')
+    # 2 micro-batches per step: the wrappers' no_sync (DDP's and FSDP's) in play
+    cfg['optim_wrapper']['accumulative_counts'] = 2
     cfg.update(
         model=dict(type='ViTRecognizer3D', backbone=backbone,
                    cls_head=dict(type='TimeSformerHead', num_classes=4, in_channels=32),
@@ -98,6 +117,7 @@ def dual_hand_cfg(havid: str, work_dir: str, sharded: bool, init: str | None,
             batch_sampler=dict(type='AlternatingHandBatchSampler', switch_every=2),
             dataset=dict(dataset, split='train')),
         train_cfg=dict(type='AlternatingTrainLoop', max_iters=max_iters, val_interval=100),
+        custom_hooks=[dict(type='EMAHook', momentum=0.1)],
         load_from=init)
     return _finish(cfg, sharded)
 
@@ -158,7 +178,12 @@ def save_original_init(path: str) -> str:
 def scenario_single(out: str, motion: str) -> None:
     init = save_original_init(f'{out}/init_single_original.pth')
     for name, sharded in (('single_ddp', False), ('single_sharded', True)):
-        build(to_config(single_head_cfg(motion, f'{out}/{name}', sharded, init))).train()
+        runner = build(to_config(single_head_cfg(motion, f'{out}/{name}', sharded, init)))
+        meter = StateBytesHook()
+        runner.register_hook(meter)
+        runner.train()
+        with open(f'{out}/{name}/state_bytes_rank{dist.get_rank()}.json', 'w') as f:
+            json.dump(meter.held, f)
 
 
 def scenario_dual(out: str, havid: str) -> None:
@@ -183,13 +208,16 @@ def scenario_configs(out: str, havid: str, kth: str) -> None:
                   mlp_ratio=48 / 11)
     options = {'model.backbone.arch': tiny_g, 'model.lh_head.in_channels': 32,
                'model.rh_head.in_channels': 32, 'model.backbone.pretrained': None,
-               'train_cfg': dict(_delete_=True, type='AlternatingTrainLoop', max_iters=2,
-                                 val_interval=100),
+               # one epoch (5 global batches), then sharded validation and a best
+               # checkpoint saved from after_val_epoch (all ranks gather there too)
+               'train_cfg': dict(_delete_=True, type='AlternatingTrainLoop', max_iters=5,
+                                 val_interval=1),
                'train_dataloader.batch_sampler.switch_every': 1,
                'optim_wrapper.paramwise_cfg.num_layers': 2,
                'auto_scale_lr.enable': False, 'work_dir': f'{out}/cfg_vit_g',
                'default_hooks.checkpoint': dict(type='SafeCheckpointHook', by_epoch=False,
-                                                interval=2, save_best=None)}
+                                                interval=5, save_best='hand_acc/mean_top1',
+                                                rule='greater')}
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         options.update(_tiny_loader_options(loader))
         options[f'{loader}.dataset.data_root'] = havid

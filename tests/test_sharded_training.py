@@ -4,9 +4,10 @@ One torchrun launch of tests/sharded_worker.py runs every scenario (about a minu
 cores); the tests compare the checkpoints it wrote:
 
 * single head (ViTRecognizer3D, original-format ``load_from``, with_cp on the sharded side
-  only, layer-wise lr decay, gradient clipping, warm-up): 6 steps sharded == DDP;
+  only, layer-wise lr decay, gradient clipping, warm-up, 2 accumulated micro-batches per
+  step): 6 iterations sharded == DDP;
 * dual hand (DualHandRecognizer, AlternatingTrainLoop, mixup per hand, drop path, the idle
-  head's gradients released): 6 steps sharded == DDP;
+  head's gradients released, EMAHook): 6 steps sharded == DDP, EMA weights included;
 * the sharded dual-hand run resumed from its mid-epoch checkpoint == the uninterrupted
   sharded run, bit for bit;
 * the shipped ViT-g HA-ViD and ViT-L KTH configs, shrunk, train sharded; the ViT-g one's
@@ -14,6 +15,8 @@ cores); the tests compare the checkpoints it wrote:
 """
 from __future__ import annotations
 
+import glob
+import json
 import os
 import re
 import subprocess
@@ -96,6 +99,11 @@ def _compare_with_ddp(out: str, prefix: str) -> None:
     a, b = _optimizer_tensors(ddp), _optimizer_tensors(sharded)
     assert len(a) == len(b) > 0
     assert max((x - y).abs().max().item() for x, y in zip(a, b)) <= FP32_TOL
+    if 'ema_state_dict' in ddp:  # EMAHook: 'state_dict' holds the EMA, this the live model
+        assert _max_diff(ddp['ema_state_dict'], sharded['ema_state_dict']) <= FP32_TOL
+        assert _max_diff(sharded['ema_state_dict'], {
+            'module.' + k: v for k, v in sharded['state_dict'].items()} | {
+            'steps': sharded['ema_state_dict']['steps']}) > 100 * FP32_TOL
     lrs = [g['lr'] for g in sharded['optimizer']['param_groups']]
     assert lrs == pytest.approx([g['lr'] for g in ddp['optimizer']['param_groups']])
     assert len(set(lrs)) >= 3  # layer-wise lr decay survived sharding
@@ -112,10 +120,27 @@ def test_single_head_sharded_equals_ddp(runs):
 
 
 @pytest.mark.slow
+def test_sharded_rank_holds_half_the_states_of_ddp(runs):
+    """bench/fsdp_memory.py's count on the trained runs: params + grads + AdamW states."""
+    out = runs[0]
+    for rank in (0, 1):
+        held = {}
+        for name in ('ddp', 'sharded'):
+            with open(f'{out}/single_{name}/state_bytes_rank{rank}.json') as f:
+                held[name] = json.load(f)
+        assert held['ddp']['grads'] == held['ddp']['params'] > 0
+        # exp_avg, exp_avg_sq, and a 4-byte step count per parameter tensor
+        assert 0 <= held['ddp']['optimizer'] - 2 * held['ddp']['params'] <= 4 * 64
+        ratio = sum(held['sharded'].values()) / sum(held['ddp'].values())
+        assert 0.45 < ratio <= 0.6, ratio
+
+
+@pytest.mark.slow
 def test_dual_hand_alternating_sharded_equals_ddp(runs):
     out, log, _ = runs
     _compare_with_ddp(out, 'dual')
     assert 'hand rh for batches' in log
+    assert 'ema_state_dict' in _load(f'{out}/dual_sharded/iter_6.pth')
 
 
 @pytest.mark.slow
@@ -124,8 +149,9 @@ def test_sharded_mid_epoch_resume_is_bit_identical(runs):
     assert 'Epoch(train) [1] resuming at batch 4/5 on hand rh' in log
     full = _load(f'{out}/dual_sharded/iter_6.pth')
     resumed = _load(f'{out}/dual_resumed/iter_6.pth')
-    for key, value in full['state_dict'].items():
-        assert torch.equal(resumed['state_dict'][key], value), key
+    for part in ('state_dict', 'ema_state_dict'):
+        for key, value in full[part].items():
+            assert torch.equal(resumed[part][key], value), (part, key)
     a, b = _optimizer_tensors(full), _optimizer_tensors(resumed)
     assert all(torch.equal(x, y) for x, y in zip(a, b))
     assert resumed['alternation']['next_iter'] == 6
@@ -134,9 +160,13 @@ def test_sharded_mid_epoch_resume_is_bit_identical(runs):
 @pytest.mark.slow
 def test_shipped_configs_train_sharded_and_test_unsharded(runs, tmp_path):
     out, _, havid = runs
-    for name in ('cfg_vit_g', 'cfg_vit_l'):
-        checkpoint = _load(f'{out}/{name}/iter_2.pth')
-        _assert_full_plain(checkpoint)
+    for path in (f'{out}/cfg_vit_g/iter_5.pth', f'{out}/cfg_vit_l/iter_2.pth'):
+        _assert_full_plain(_load(path))
+    best = glob.glob(f'{out}/cfg_vit_g/best_hand_acc_mean_top1_iter_*.pth')
+    assert len(best) == 1  # saved after the sharded validation
+    best_sd = _load(best[0])['state_dict']
+    assert best_sd.keys() == _load(f'{out}/cfg_vit_g/iter_5.pth')['state_dict'].keys()
+    assert all(type(v) is torch.Tensor for v in best_sd.values())
     config = f'{out}/cfg_vit_g/havid_alternating_vit-g_fsdp.py'
     dumped = Config.fromfile(config)
     assert dumped.model_wrapper_cfg.type == 'ShardedDataParallel'
@@ -144,7 +174,7 @@ def test_shipped_configs_train_sharded_and_test_unsharded(runs, tmp_path):
     # one process, no sharding: the stock test loop on the sharded run's checkpoint
     work = str(tmp_path / 'test')
     proc = subprocess.run(
-        [sys.executable, 'tools/test.py', config, f'{out}/cfg_vit_g/iter_2.pth',
+        [sys.executable, 'tools/test.py', config, f'{out}/cfg_vit_g/iter_5.pth',
          '--work-dir', work, '--cfg-options', f'test_evaluator.out_dir={work}/conf',
          'test_dataloader.dataset.pipeline.1.num_clips=1',
          'test_dataloader.dataset.pipeline.3.type=CenterCrop'],

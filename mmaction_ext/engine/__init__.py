@@ -1,4 +1,6 @@
 """Training-loop pieces registered into MMAction2/MMEngine registries."""
+import torch.distributed
+
 from .alternating_train_loop import AlternatingTrainLoop
 from .alternation_state_hook import AlternationStateHook
 from .atomic_local_backend import AtomicLocalBackend, register_atomic_local_backend
@@ -10,13 +12,16 @@ from .hand_trace_hook import HandTraceHook
 from .original_checkpoint_hook import OriginalCheckpointHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .sample_coverage_hook import SampleCoverageHook
-from .sharded_data_parallel import ShardedDataParallel
-from .sharded_runner import ShardedRunner
 
 register_atomic_local_backend()
+
+if torch.distributed.is_available():  # sharded training needs torch.distributed (FSDP2)
+    from .sharded_data_parallel import ShardedDataParallel
+    from .sharded_ema import ShardedExponentialMovingAverage
+    from .sharded_runner import ShardedRunner
 
 __all__ = ['DeviceAwareDDP', 'AlternatingTrainLoop', 'AlternationStateHook',
            'AlternatingHandBatchSampler', 'HandTraceHook', 'AtomicLocalBackend',
            'SafeCheckpointHook', 'OriginalCheckpointHook', 'DataRootRunner',
            'CheckpointCoverageHook', 'SampleCoverageHook', 'ShardedDataParallel',
-           'ShardedRunner']
+           'ShardedRunner', 'ShardedExponentialMovingAverage']

@@ -27,7 +27,8 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import CPUOffloadPolicy, MixedPrecisionPolicy, fully_shard
 from torch.distributed.tensor import DTensor, distribute_tensor
 
-_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16, 'fp32': None, None: None}
+# fp16 would need loss scaling (a sharded GradScaler), which is not wired in: bf16 or fp32.
+_DTYPES = {'bf16': torch.bfloat16, 'fp32': None, None: None}
 
 
 def shard_local(value: torch.Tensor, like: DTensor) -> DTensor:
@@ -57,13 +58,39 @@ def _load_full_into_shards(module: nn.Module, state_dict: Dict[str, Any], prefix
             state_dict[key] = shard_local(value, param)
 
 
-def _resolve(module: nn.Module, path: str) -> nn.Module:
+def _gather_to_rank0(module: nn.Module) -> Dict[str, torch.Tensor]:
+    """``module.state_dict()`` with DTensors made whole (collective), on rank 0's CPU."""
+    rank0 = dist.get_rank() == 0
+    out = {}
+    for key, value in module.state_dict().items():
+        if isinstance(value, DTensor):
+            value = value.full_tensor()
+        if rank0:
+            out[key] = value.detach().cpu()
+    return out
+
+
+def _server(full: Dict[str, torch.Tensor]):
+    """A ``state_dict`` post-hook that replaces the result by ``full``."""
+    def serve(module, state_dict, prefix, local_metadata) -> None:
+        if prefix == '':
+            state_dict.clear()
+            state_dict.update(full)
+    return serve
+
+
+def _resolve(module: nn.Module, path: str) -> nn.ModuleList:
     try:
-        return module.get_submodule(path)
+        found = module.get_submodule(path)
     except AttributeError as err:
         raise ValueError(f'ShardedDataParallel: unit_lists entry {path!r} is not a submodule '
                          f'of {type(module).__name__} ({err}); give the dotted path of the '
                          "block list, e.g. 'backbone.blocks'") from err
+    if not isinstance(found, (nn.ModuleList, nn.Sequential)):
+        raise ValueError(f'ShardedDataParallel: unit_lists entry {path!r} is a '
+                         f'{type(found).__name__}, not a ModuleList of blocks; give the '
+                         "dotted path of the block list, e.g. 'backbone.blocks'")
+    return found
 
 
 @MODEL_WRAPPERS.register_module()
@@ -85,8 +112,9 @@ class ShardedDataParallel(nn.Module):
         unit_lists: dotted paths of ``ModuleList`` s whose elements are sharded one by one
             (per-block sharding). Default ``('backbone.blocks',)``.
         mixed_precision: ``'auto'`` (bf16 compute with fp32 gradient reduction on GPU, fp32
-            on CPU), ``'bf16'``, ``'fp16'`` or ``None``/``'fp32'``. Sharded parameters
-            and optimizer states stay fp32.
+            on CPU), ``'bf16'`` or ``None``/``'fp32'``. It applies to the blocks (the bulk
+            of the compute); the root unit (patch embedding, norms, heads, loss) computes
+            in fp32. Sharded parameters and optimizer states stay fp32.
         cpu_offload: keep sharded parameters, gradients and optimizer states in CPU memory
             (the optimizer steps on CPU); only units being computed are on the GPU.
         reshard_after_forward: free each unit's gathered parameters after its forward
@@ -110,8 +138,8 @@ class ShardedDataParallel(nn.Module):
         if mixed_precision == 'auto':
             mixed_precision = 'bf16' if device_type == 'cuda' else None
         if mixed_precision not in _DTYPES:
-            raise ValueError(f'mixed_precision={mixed_precision!r}: use auto, bf16, fp16, '
-                             'fp32 or None')
+            raise ValueError(f'mixed_precision={mixed_precision!r}: use auto, bf16, fp32 '
+                             'or None')
         self.mixed_precision = mixed_precision
         self.cpu_offload = cpu_offload
         self.unit_lists = tuple(unit_lists)
@@ -125,14 +153,18 @@ class ShardedDataParallel(nn.Module):
 
         self.mesh = init_device_mesh(device_type, (dist.get_world_size(),))
         param_dtype = _DTYPES[mixed_precision]
-        kwargs = dict(mesh=self.mesh, reshard_after_forward=reshard_after_forward,
-                      mp_policy=MixedPrecisionPolicy(
-                          param_dtype=param_dtype,
-                          reduce_dtype=torch.float32 if param_dtype is not None else None))
+        kwargs = dict(mesh=self.mesh, reshard_after_forward=reshard_after_forward)
         if cpu_offload:
-            kwargs['offload_policy'] = CPUOffloadPolicy()
+            kwargs['offload_policy'] = CPUOffloadPolicy(pin_memory=device_type == 'cuda')
+        # Blocks compute in bf16 and hand fp32 back; the root (patch embedding, norms,
+        # heads, loss) stays fp32: MMAction2's heads turn scores into numpy for accuracy,
+        # which has no bf16, and the loss is better in fp32 (as under autocast).
+        block_policy = MixedPrecisionPolicy(
+            param_dtype=param_dtype,
+            reduce_dtype=torch.float32 if param_dtype is not None else None,
+            output_dtype=torch.float32 if param_dtype is not None else None)
         for unit in units:
-            fully_shard(unit, **kwargs)
+            fully_shard(unit, mp_policy=block_policy, **kwargs)
         fully_shard(module, **kwargs)
         module.register_load_state_dict_pre_hook(_load_full_into_shards)
         self.module = module
@@ -176,26 +208,25 @@ class ShardedDataParallel(nn.Module):
 
     # -- checkpoints -----------------------------------------------------------------
     @contextlib.contextmanager
-    def full_state(self, optimizer: torch.optim.Optimizer | None = None) -> Iterator[None]:
+    def full_state(self, optimizer: torch.optim.Optimizer | None = None,
+                   extra: Sequence[nn.Module] = ()) -> Iterator[None]:
         """Gather full state dicts (collective: call on every rank); inside the context,
-        rank 0's ``module.state_dict()`` and ``optimizer.state_dict()`` return them.
+        rank 0's ``module.state_dict()``, ``optimizer.state_dict()`` and each ``extra``
+        module's ``state_dict()`` (e.g. a sharded EMA) return them.
 
         Model: parameter names as the unwrapped model's, full CPU tensors. Optimizer:
         ``torch.distributed.checkpoint``'s full format (states keyed by parameter name,
         full CPU tensors), which a plain optimizer of the same parameter groups also loads.
         """
         options = StateDictOptions(full_state_dict=True, cpu_offload=True)
-        model_sd = get_model_state_dict(self.module, options=options)
+        served = [(self.module, get_model_state_dict(self.module, options=options))]
+        served += [(module, _gather_to_rank0(module)) for module in extra]
         optim_sd = (get_optimizer_state_dict(self.module, optimizer, options=options)
                     if optimizer is not None else None)
         handles = []
         if dist.get_rank() == 0:
-            def serve_model(module, state_dict, prefix, local_metadata) -> None:
-                if prefix == '':
-                    state_dict.clear()
-                    state_dict.update(model_sd)
-
-            handles.append(self.module.register_state_dict_post_hook(serve_model))
+            for module, full in served:
+                handles.append(module.register_state_dict_post_hook(_server(full)))
             if optimizer is not None:
                 handles.append(optimizer.register_state_dict_post_hook(
                     lambda optim, state_dict: optim_sd))
@@ -205,21 +236,30 @@ class ShardedDataParallel(nn.Module):
             for handle in handles:
                 handle.remove()
 
-    def shard_optimizer_state(self, optimizer: torch.optim.Optimizer) -> int:
-        """After loading a full optimizer state: make each rank keep only its shards.
+    @staticmethod
+    def shard_optimizer_state_dict(optimizer: torch.optim.Optimizer,
+                                   state_dict: Dict[str, Any]) -> int:
+        """Cut a full optimizer state dict (in place) into this rank's shards, for
+        ``optimizer.load_state_dict``; no comms.
 
-        ``Optimizer.load_state_dict`` matches saved states to parameters by group order
-        (name- or index-keyed alike) but keeps full tensors; states shaped like a sharded
-        parameter become this rank's shard. Returns how many tensors were sharded.
+        Saved states are matched to parameters as ``Optimizer.load_state_dict`` does: by
+        position in the parameter groups, whether keyed by name (saved sharded) or by
+        index (saved by DDP). A state tensor shaped like its sharded parameter becomes
+        this rank's shard; step counts stay as they are. Returns how many were cut.
         """
+        params = [p for group in optimizer.param_groups for p in group['params']]
+        saved = [k for group in state_dict.get('param_groups', []) for k in group['params']]
+        if len(saved) != len(params):
+            return 0  # optimizer.load_state_dict reports the mismatch
         count = 0
-        for param, state in optimizer.state.items():
-            if not isinstance(param, DTensor):
+        for key, param in zip(saved, params):
+            state = state_dict.get('state', {}).get(key)
+            if not isinstance(param, DTensor) or not state:
                 continue
-            for key, value in state.items():
+            for name, value in state.items():
                 if (torch.is_tensor(value) and not isinstance(value, DTensor)
                         and value.shape == param.shape):
-                    state[key] = shard_local(value.to(param.dtype), param)
+                    state[name] = shard_local(value, param)
                     count += 1
         return count
 

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from mmengine.hooks import EMAHook
-from mmengine.optim import OptimWrapper
+from mmengine.model import ExponentialMovingAverage
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import RUNNERS
 
 from .data_root_runner import DataRootRunner
 from .sharded_data_parallel import ShardedDataParallel
+from .sharded_ema import ShardedExponentialMovingAverage
 
 
 @RUNNERS.register_module()
@@ -24,8 +26,12 @@ class ShardedRunner(DataRootRunner):
       every rank: all ranks gather full model (and optimizer) state to rank 0's CPU
       memory, then the stock code writes it there, through the same hooks
       (``SafeCheckpointHook``'s atomic write, the alternation state, ...);
-    * ``resume``: after the stock resume loaded the full optimizer state, each rank keeps
-      only its shards of it. (Model weights are sliced by the wrapper's load hook.)
+    * ``resume``: the checkpoint is read into CPU memory, and its full optimizer state is
+      cut into this rank's shards before the stock code loads it (model weights are
+      sliced by the wrapper's load hook), so no GPU ever holds the full state.
+
+    ``EMAHook`` gets :class:`ShardedExponentialMovingAverage` (the stock EMA deep-copies
+    the model, which FSDP refuses), gathered into checkpoints like the model.
 
     Config: ``runner_type='ShardedRunner'``,
     ``model_wrapper_cfg=dict(type='ShardedDataParallel', ...)``.
@@ -36,14 +42,40 @@ class ShardedRunner(DataRootRunner):
         return self.model if isinstance(self.model, ShardedDataParallel) else None
 
     def train(self):
+        """Refuse what sharding does not support yet, then train as the stock Runner."""
         if self.sharded is not None:
-            ema = [hook for hook in self.hooks if isinstance(hook, EMAHook)]
-            if ema:
+            for hook in self.hooks:
+                if isinstance(hook, EMAHook):
+                    self._shard_ema(hook)
+            optim = self.optim_wrapper
+            if isinstance(optim, dict):
+                amp = optim.get('type') in ('AmpOptimWrapper', AmpOptimWrapper)
+            else:
+                amp = isinstance(optim, AmpOptimWrapper)
+            if amp:
                 raise NotImplementedError(
-                    'EMAHook with ShardedDataParallel: the EMA copy would be sharded too '
-                    'and is not gathered into checkpoints yet; remove EMAHook from '
-                    'custom_hooks or train with DeviceAwareDDP')
+                    'AmpOptimWrapper (--amp) with ShardedDataParallel: the wrapper already '
+                    "computes in bf16 on GPU (model_wrapper_cfg.mixed_precision='auto'); "
+                    'drop --amp')
         return super().train()
+
+    def _shard_ema(self, hook: EMAHook) -> None:
+        """Point ``EMAHook`` at the sharded EMA (the stock one deep-copies the model,
+        which FSDP refuses)."""
+        kind = hook.ema_cfg.get('type')
+        if kind in ('ExponentialMovingAverage', ExponentialMovingAverage):
+            hook.ema_cfg['type'] = ShardedExponentialMovingAverage
+            self.logger.info('EMAHook: ShardedExponentialMovingAverage (the averaged '
+                             'weights are sharded like the model)')
+        elif kind not in ('ShardedExponentialMovingAverage', ShardedExponentialMovingAverage):
+            raise NotImplementedError(
+                f'EMAHook(ema_type={kind!r}) with ShardedDataParallel: only '
+                "ExponentialMovingAverage is supported sharded; use ema_type="
+                "'ExponentialMovingAverage' or train with DeviceAwareDDP")
+
+    def _ema_models(self) -> list:
+        return [hook.ema_model for hook in self.hooks
+                if isinstance(hook, EMAHook) and hasattr(hook, 'ema_model')]
 
     def _init_model_weights(self) -> None:
         if self.sharded is None:
@@ -65,15 +97,28 @@ class ShardedRunner(DataRootRunner):
                 raise TypeError('ShardedRunner saves one OptimWrapper; got '
                                 f'{type(self.optim_wrapper).__name__}')
             optimizer = self.optim_wrapper.optimizer
-        with wrapper.full_state(optimizer):
+        with wrapper.full_state(optimizer, extra=self._ema_models()):
             super().save_checkpoint(out_dir, filename, **kwargs)
 
     def resume(self, filename: str, resume_optimizer: bool = True,
                resume_param_scheduler: bool = True, map_location='default') -> None:
+        """Stock resume; a sharded model's checkpoint is read into CPU memory (not onto
+        every GPU in full) and each rank moves only its shards to its device."""
+        if self.sharded is not None and map_location == 'default':
+            map_location = 'cpu'
         super().resume(filename, resume_optimizer=resume_optimizer,
                        resume_param_scheduler=resume_param_scheduler,
                        map_location=map_location)
+
+    def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
+                        revise_keys: list = [(r'^module.', '')]):  # noqa: B006 (stock)
+        """Stock loading (the wrapper's hook slices the model weights); then the full
+        optimizer state a resume will load is cut into this rank's shards first."""
+        checkpoint = super().load_checkpoint(filename, map_location=map_location,
+                                             strict=strict, revise_keys=revise_keys)
         wrapper = self.sharded
-        if wrapper is not None and resume_optimizer and isinstance(self.optim_wrapper,
-                                                                    OptimWrapper):
-            wrapper.shard_optimizer_state(self.optim_wrapper.optimizer)
+        if (wrapper is not None and 'optimizer' in checkpoint
+                and isinstance(self.optim_wrapper, OptimWrapper)):
+            wrapper.shard_optimizer_state_dict(self.optim_wrapper.optimizer,
+                                               checkpoint['optimizer'])
+        return checkpoint
