@@ -331,3 +331,19 @@ def test_repeated_augmentation_in_two_process_ddp(tiny_havid, tmp_path):
             assert a == b                              # the two copies of one clip
             seen[(hand, a)] += 2
     assert len(seen) == 10 and set(seen.values()) == {2}
+
+
+def test_repeat_augment_with_one_repeat_is_the_plain_pipeline():
+    """num_repeats=1 returns one sample, not a list (stock tools such as browse_dataset.py
+    index it as a dict); num_repeats=2 returns two independently augmented copies."""
+    import numpy as np
+    from mmaction.registry import TRANSFORMS
+    results = dict(imgs=[np.full((8, 8, 3), i, np.uint8) for i in range(4)],
+                   label=1, num_clips=1, clip_len=4, modality='RGB')
+    steps = [dict(type='FormatShape', input_format='NCTHW'), dict(type='PackActionInputs')]
+    one = TRANSFORMS.build(dict(type='RepeatAugment', num_repeats=1, transforms=steps))
+    two = TRANSFORMS.build(dict(type='RepeatAugment', num_repeats=2, transforms=steps))
+    plain = TRANSFORMS.build(steps[0])(dict(results))
+    single = one(dict(results))
+    assert isinstance(single, dict) and (single['inputs'].numpy() == plain['imgs']).all()
+    assert isinstance(two(dict(results)), list) and len(two(dict(results))) == 2

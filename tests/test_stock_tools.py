@@ -67,13 +67,23 @@ def test_get_flops(config, monkeypatch, capsys):
     assert flops and float(flops.group(1)) > 0, out[-500:]
 
 
+def _one_copy_options(config: str) -> list:
+    """browse_dataset.py shows one sample per item: with repeated augmentation (a list of
+    copies per item) the README's remedy is ``--cfg-options ...pipeline.N.num_repeats=1``."""
+    from mmengine.config import Config
+    pipeline = Config.fromfile(os.path.join(REPO, config)).train_dataloader.dataset.pipeline
+    index = [i for i, t in enumerate(pipeline) if t['type'] == 'RepeatAugment']
+    return (['--cfg-options', f'train_dataloader.dataset.pipeline.{index[0]}.num_repeats=1']
+            if index else [])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('config', CONFIGS)
 def test_browse_dataset(config, data_dir, monkeypatch, capsys, tmp_path):
     monkeypatch.chdir(data_dir)  # the configs' relative data paths resolve here
     out_dir = str(tmp_path / 'browse')
     _run_tool('visualizations/browse_dataset.py',
-              [os.path.join(REPO, config), out_dir, '-n', '1', '-m', 'transformed'],
-              monkeypatch, capsys)
+              [os.path.join(REPO, config), out_dir, '-n', '1', '-m', 'transformed',
+               *_one_copy_options(config)], monkeypatch, capsys)
     written = glob.glob(os.path.join(out_dir, '**', '*.*'), recursive=True)
     assert any(p.endswith(('.mp4', '.gif', '.avi')) for p in written), written

@@ -40,7 +40,9 @@ class RepeatAugment(BaseTransform):
         self.num_repeats = int(num_repeats)
         self.transforms = Compose(transforms)
 
-    def transform(self, results: dict) -> List[dict] | None:
+    def transform(self, results: dict) -> List[dict] | dict | None:
+        if self.num_repeats == 1:  # no repeats: the plain pipeline's single sample
+            return self.transforms(results)
         out = []
         for _ in range(self.num_repeats):
             data = self.transforms({k: v if k in _SHARED_KEYS else copy.deepcopy(v)
