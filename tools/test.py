@@ -19,6 +19,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmaction_ext  # noqa: E402,F401
+from mmaction_ext.utils.cfg_options import check_cfg_options  # noqa: E402
 from mmaction_ext.utils.dist import init_cpu_distributed  # noqa: E402
 
 
@@ -57,6 +58,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
         cfg.test_evaluator = evaluators + [dict(type='DumpResults', out_file_path=args.dump)]
     cfg.launcher = args.launcher
+    check_cfg_options(cfg, args.cfg_options)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:

@@ -20,6 +20,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmaction_ext  # noqa: E402,F401  (registers the plugin and the compat fixes)
+from mmaction_ext.utils.cfg_options import check_cfg_options  # noqa: E402
 from mmaction_ext.utils.dist import init_cpu_distributed  # noqa: E402
 
 
@@ -77,6 +78,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.randomness.diff_rank_seed = True
     if args.deterministic:
         cfg.randomness.deterministic = True
+    check_cfg_options(cfg, args.cfg_options)  # a typo'd key would have no effect
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return cfg

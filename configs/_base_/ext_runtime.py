@@ -24,4 +24,6 @@ model_wrapper_cfg = dict(
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'),
                      original_checkpoint=dict(type='OriginalCheckpointHook'),
                      checkpoint_coverage=dict(type='CheckpointCoverageHook'),
-                     sample_coverage=dict(type='SampleCoverageHook'))
+                     sample_coverage=dict(type='SampleCoverageHook'),
+                     # `--resume` with no checkpoint in the work dir is an error
+                     resume_guard=dict(type='ResumeGuardHook'))
