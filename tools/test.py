@@ -20,6 +20,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmaction_ext  # noqa: E402,F401
 from mmaction_ext.utils.cfg_options import check_cfg_options  # noqa: E402
+from mmaction_ext.utils.disk_errors import explain_disk_full  # noqa: E402
 from mmaction_ext.utils.dist import init_cpu_distributed  # noqa: E402
 
 
@@ -102,7 +103,8 @@ def main() -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     init_cpu_distributed(cfg.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    metrics = runner.test()
+    with explain_disk_full(cfg.work_dir):
+        metrics = runner.test()
     if runner.rank == 0 and metrics:
         width = max(len(k) for k in metrics)
         print('\nTest results (' + osp.basename(args.checkpoint) + ')')

@@ -21,6 +21,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmaction_ext  # noqa: E402,F401  (registers the plugin and the compat fixes)
 from mmaction_ext.utils.cfg_options import check_cfg_options  # noqa: E402
+from mmaction_ext.utils.disk_errors import explain_disk_full  # noqa: E402
 from mmaction_ext.utils.dist import init_cpu_distributed  # noqa: E402
 
 
@@ -89,7 +90,8 @@ def main() -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     init_cpu_distributed(cfg.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    with explain_disk_full(cfg.work_dir):  # ENOSPC: say so, and where
+        runner.train()
 
 
 if __name__ == '__main__':
