@@ -239,3 +239,28 @@ def test_a_clips_prediction_does_not_depend_on_its_batch():
                  for c in clips]
     for a, b in zip(together, alone):
         torch.testing.assert_close(a.pred_score, b.pred_score, rtol=0, atol=1e-6)
+
+
+# ---------------------------------------------------------------- shared work dir
+
+def test_two_training_runs_in_one_work_dir(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from mmaction_ext.engine.work_dir_lock_hook import LOCK_NAME, WorkDirInUseError, WorkDirLockHook
+    runner = types.SimpleNamespace(work_dir=str(tmp_path), logger=MMLogger.get_current_instance())
+    other = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    try:
+        (tmp_path / LOCK_NAME).write_text(f'{other.pid}@{socket.gethostname()}\n')
+        with pytest.raises(WorkDirInUseError, match=f'in use by another training run '
+                                                    f'\\(process {other.pid}@'):
+            WorkDirLockHook().before_train(runner)
+    finally:
+        other.kill()
+        other.wait()
+    hook = WorkDirLockHook()  # the holder is gone: its lock is taken over
+    hook.before_train(runner)
+    assert (tmp_path / LOCK_NAME).read_text().startswith(f'{os.getpid()}@')
+    hook.after_train(runner)
+    assert not (tmp_path / LOCK_NAME).exists()

@@ -26,4 +26,6 @@ default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'),
                      checkpoint_coverage=dict(type='CheckpointCoverageHook'),
                      sample_coverage=dict(type='SampleCoverageHook'),
                      # `--resume` with no checkpoint in the work dir is an error
-                     resume_guard=dict(type='ResumeGuardHook'))
+                     resume_guard=dict(type='ResumeGuardHook'),
+                     # a second training run in a live run's work dir is an error
+                     work_dir_lock=dict(type='WorkDirLockHook'))

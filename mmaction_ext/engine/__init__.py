@@ -10,10 +10,11 @@ from .original_checkpoint_hook import OriginalCheckpointHook
 from .resume_guard_hook import ResumeGuardHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .sample_coverage_hook import SampleCoverageHook
+from .work_dir_lock_hook import WorkDirLockHook
 
 register_atomic_local_backend()
 
 __all__ = ['DeviceAwareDDP', 'AlternatingTrainLoop', 'AlternationStateHook',
            'AlternatingHandBatchSampler', 'HandTraceHook', 'AtomicLocalBackend',
            'SafeCheckpointHook', 'OriginalCheckpointHook', 'CheckpointCoverageHook',
-           'SampleCoverageHook', 'ResumeGuardHook']
+           'SampleCoverageHook', 'ResumeGuardHook', 'WorkDirLockHook']
