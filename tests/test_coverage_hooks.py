@@ -149,3 +149,22 @@ def test_distributed_padding_is_cut_as_mmengine_does():
     assert coverage_problems(gathered_order([[0, 2, 4], [1, 3, 0]], 5), 5) == []
     assert coverage_problems(gathered_order([[0, 2], [1, 3]], 5), 5) == [
         '1 of 5 samples never scored: [4]']
+
+
+def test_fresh_head_still_named_after_original_checkpoint_hook_converted_first():
+    """tools/test.py path: OriginalCheckpointHook converts, then the model loads native keys."""
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+    from mmaction_ext.engine.original_checkpoint_hook import OriginalCheckpointHook
+    torch.manual_seed(0)
+    checkpoint = {'model': RefViT(num_classes=400).state_dict()}
+    model = MODELS.build(dict(type='ViTRecognizer3D', backbone=backbone(),
+                              cls_head=dict(type='TimeSformerHead', num_classes=6,
+                                            in_channels=48)))
+    runner = fake_runner(model)
+    hook = CheckpointCoverageHook()
+    hook.before_run(runner)
+    OriginalCheckpointHook().after_load_checkpoint(runner, checkpoint)
+    _load_checkpoint_to_model(model, checkpoint)
+    assert hook.check(runner) == [
+        'cls_head: 400 classes in the file, 6 in the config (a fresh random head)']
