@@ -264,3 +264,43 @@ def test_two_training_runs_in_one_work_dir(tmp_path):
     assert (tmp_path / LOCK_NAME).read_text().startswith(f'{os.getpid()}@')
     hook.after_train(runner)
     assert not (tmp_path / LOCK_NAME).exists()
+
+
+# ---------------------------------------------------------------- resume fingerprint
+
+def _training_runner(samples, batch_size=8, resume=True):
+    class Data(list):
+        def get_data_info(self, i):
+            return dict(filename=self[i][0], label=self[i][1])
+    loader = types.SimpleNamespace(dataset=Data(samples), batch_size=batch_size,
+                                   batch_sampler=None)
+    cfg = Config(dict(param_scheduler=[dict(type='CosineAnnealingLR', T_max=10)],
+                      optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-3))))
+    return types.SimpleNamespace(train_loop=types.SimpleNamespace(dataloader=loader),
+                                 cfg=cfg, _resume=resume, logger=MMLogger.get_current_instance())
+
+
+@pytest.mark.parametrize('change,message', [
+    (dict(samples=[('a.avi', 0), ('b.avi', 0)]), 'sample_list'),         # a relabelled clip
+    (dict(samples=[('a.avi', 0)]), 'samples: 2 -> 1'),                    # a shorter list
+    (dict(batch_size=4), 'batch_size: 8 -> 4'),
+])
+def test_resume_refuses_a_run_that_sees_other_data(change, message, monkeypatch):
+    from mmaction_ext.engine.resume_fingerprint_hook import (
+        ALLOW_ENV,
+        ResumeFingerprintHook,
+        ResumeMismatchError,
+    )
+    checkpoint = {'meta': {}}
+    ResumeFingerprintHook().before_save_checkpoint(
+        _training_runner([('a.avi', 0), ('b.avi', 1)]), checkpoint)
+    same = _training_runner([('a.avi', 0), ('b.avi', 1)])
+    ResumeFingerprintHook().after_load_checkpoint(same, checkpoint)  # unchanged: resumes
+    kwargs = {'samples': [('a.avi', 0), ('b.avi', 1)], **change}
+    with pytest.raises(ResumeMismatchError, match=re.escape(message)) as err:
+        ResumeFingerprintHook().after_load_checkpoint(_training_runner(**kwargs), checkpoint)
+    assert 'load_from=<checkpoint>' in str(err.value)
+    ResumeFingerprintHook().after_load_checkpoint(  # load_from (fine-tuning) is not checked
+        _training_runner(**kwargs, resume=False), checkpoint)
+    monkeypatch.setenv(ALLOW_ENV, '1')
+    ResumeFingerprintHook().after_load_checkpoint(_training_runner(**kwargs), checkpoint)
