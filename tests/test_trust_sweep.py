@@ -304,3 +304,25 @@ def test_resume_refuses_a_run_that_sees_other_data(change, message, monkeypatch)
         _training_runner(**kwargs, resume=False), checkpoint)
     monkeypatch.setenv(ALLOW_ENV, '1')
     ResumeFingerprintHook().after_load_checkpoint(_training_runner(**kwargs), checkpoint)
+
+
+def test_list_files_written_by_prepare_kth_survive_a_crash(tmp_path, monkeypatch):
+    """tools/prepare_kth.py replaces list files atomically (a rerun killed mid-write)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'prepare_kth', os.path.join(REPO, 'tools', 'prepare_kth.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    found = {'person01_boxing_d1': KTH_VIDEO}
+    path = tool.write_lists(str(tmp_path), found, {'train': (1,)})['train']
+    before = open(path).read()
+    assert before == f'{KTH_VIDEO} 0\n'
+
+    def crash(src, dst):
+        raise KeyboardInterrupt('killed between write and rename')
+    monkeypatch.setattr(os, 'replace', crash)
+    with pytest.raises(KeyboardInterrupt):
+        tool.write_lists(str(tmp_path), {}, {'train': (1,)})
+    monkeypatch.undo()
+    assert open(path).read() == before
+    assert sorted(os.listdir(tmp_path)) == ['kth_train_videos.txt']
