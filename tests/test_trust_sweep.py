@@ -326,3 +326,38 @@ def test_list_files_written_by_prepare_kth_survive_a_crash(tmp_path, monkeypatch
     monkeypatch.undo()
     assert open(path).read() == before
     assert sorted(os.listdir(tmp_path)) == ['kth_train_videos.txt']
+
+
+# ---------------------------------------------------------------- crashing data worker
+
+class _CrashingClips(torch.utils.data.Dataset):
+    """Stands for a decoder that segfaults on one file (as stock DecordInit can)."""
+
+    def __init__(self, mark_dir):
+        self.mark_dir = mark_dir
+        self.files = ['/data/ok.avi', '/data/truncated.avi']
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        from mmaction_ext.datasets.worker_marks import mark_reading
+        mark_reading(self.mark_dir, self.files[i])
+        if 'truncated' in self.files[i]:
+            import signal
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return i
+
+
+def test_a_crashing_data_worker_names_the_file():
+    from mmaction_ext.datasets.worker_marks import (
+        WorkerCrashError,
+        explain_worker_crash,
+        new_mark_dir,
+    )
+    loader = torch.utils.data.DataLoader(_CrashingClips(new_mark_dir()), num_workers=1,
+                                         multiprocessing_context='fork')
+    with pytest.raises(WorkerCrashError, match=r'DataLoader worker \(pid.*\d+\) (is killed by '
+                       r'signal|exited unexpectedly).*: pid \d+ was reading /data/truncated.avi'):
+        with explain_worker_crash():
+            list(loader)

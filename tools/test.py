@@ -19,6 +19,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmaction_ext  # noqa: E402,F401
+from mmaction_ext.datasets.worker_marks import explain_worker_crash  # noqa: E402
 from mmaction_ext.utils.cfg_options import check_cfg_options  # noqa: E402
 from mmaction_ext.utils.disk_errors import explain_disk_full  # noqa: E402
 from mmaction_ext.utils.dist import init_cpu_distributed  # noqa: E402
@@ -103,7 +104,7 @@ def main() -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     init_cpu_distributed(cfg.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    with explain_disk_full(cfg.work_dir):
+    with explain_disk_full(cfg.work_dir), explain_worker_crash():
         metrics = runner.test()
     if runner.rank == 0 and metrics:
         width = max(len(k) for k in metrics)

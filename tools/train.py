@@ -20,6 +20,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmaction_ext  # noqa: E402,F401  (registers the plugin and the compat fixes)
+from mmaction_ext.datasets.worker_marks import explain_worker_crash  # noqa: E402
 from mmaction_ext.utils.cfg_options import check_cfg_options  # noqa: E402
 from mmaction_ext.utils.disk_errors import explain_disk_full  # noqa: E402
 from mmaction_ext.utils.dist import init_cpu_distributed  # noqa: E402
@@ -90,7 +91,7 @@ def main() -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     init_cpu_distributed(cfg.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    with explain_disk_full(cfg.work_dir):  # ENOSPC: say so, and where
+    with explain_disk_full(cfg.work_dir), explain_worker_crash():  # ENOSPC: say so, and where
         runner.train()
 
 
