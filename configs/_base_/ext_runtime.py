@@ -27,5 +27,7 @@ default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'),
                      sample_coverage=dict(type='SampleCoverageHook'),
                      # `--resume` with no checkpoint in the work dir is an error
                      resume_guard=dict(type='ResumeGuardHook'),
+                     # `--resume` of a run whose data, batch or schedule changed is an error
+                     resume_fingerprint=dict(type='ResumeFingerprintHook'),
                      # a second training run in a live run's work dir is an error
                      work_dir_lock=dict(type='WorkDirLockHook'))

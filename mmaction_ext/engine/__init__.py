@@ -7,6 +7,7 @@ from .device_aware_ddp import DeviceAwareDDP
 from .hand_batch_sampler import AlternatingHandBatchSampler
 from .hand_trace_hook import HandTraceHook
 from .original_checkpoint_hook import OriginalCheckpointHook
+from .resume_fingerprint_hook import ResumeFingerprintHook
 from .resume_guard_hook import ResumeGuardHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .sample_coverage_hook import SampleCoverageHook
@@ -17,4 +18,5 @@ register_atomic_local_backend()
 __all__ = ['DeviceAwareDDP', 'AlternatingTrainLoop', 'AlternationStateHook',
            'AlternatingHandBatchSampler', 'HandTraceHook', 'AtomicLocalBackend',
            'SafeCheckpointHook', 'OriginalCheckpointHook', 'CheckpointCoverageHook',
-           'SampleCoverageHook', 'ResumeGuardHook', 'WorkDirLockHook']
+           'SampleCoverageHook', 'ResumeGuardHook', 'WorkDirLockHook',
+           'ResumeFingerprintHook']
