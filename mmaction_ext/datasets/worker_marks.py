@@ -17,16 +17,27 @@ import tempfile
 from typing import Iterator
 
 _MARK_DIRS: list[str] = []
+_PREFIX = 'mmaction_ext_reading_'
 
 
 class WorkerCrashError(RuntimeError):
     """A data worker died (e.g. a decoder crash); the message names the file it read."""
 
 
+def _remove_orphans(base: str) -> None:
+    """Folders of processes that were killed (no atexit) are removed by the next run."""
+    for name in os.listdir(base):
+        owner = name.split('_')[3] if name.startswith(_PREFIX) else ''
+        if owner.isdigit() and not os.path.exists(f'/proc/{owner}'):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+
+
 def new_mark_dir() -> str:
     """A folder for this process's datasets' marks, removed when the process exits."""
-    base = '/dev/shm' if os.path.isdir('/dev/shm') else None
-    folder = tempfile.mkdtemp(prefix='mmaction_ext_reading_', dir=base)
+    base = '/dev/shm' if os.path.isdir('/dev/shm') else tempfile.gettempdir()
+    if os.path.isdir('/proc'):
+        _remove_orphans(base)
+    folder = tempfile.mkdtemp(prefix=f'{_PREFIX}{os.getpid()}_', dir=base)
     _MARK_DIRS.append(folder)
     atexit.register(shutil.rmtree, folder, True)
     return folder
