@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import types
+from unittest import mock
 
 import mmengine
 import pytest
@@ -248,21 +249,24 @@ def test_two_training_runs_in_one_work_dir(tmp_path):
     import subprocess
     import sys
 
+    from mmengine.runner import BaseLoop
+
     from mmaction_ext.engine.work_dir_lock_hook import LOCK_NAME, WorkDirInUseError, WorkDirLockHook
-    runner = types.SimpleNamespace(work_dir=str(tmp_path), logger=MMLogger.get_current_instance())
+    runner = types.SimpleNamespace(work_dir=str(tmp_path), logger=MMLogger.get_current_instance(),
+                                   _train_loop=mock.Mock(spec=BaseLoop))
     other = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
     try:
         (tmp_path / LOCK_NAME).write_text(f'{other.pid}@{socket.gethostname()}\n')
         with pytest.raises(WorkDirInUseError, match=f'in use by another training run '
                                                     f'\\(process {other.pid}@'):
-            WorkDirLockHook().before_train(runner)
+            WorkDirLockHook().before_run(runner)
     finally:
         other.kill()
         other.wait()
     hook = WorkDirLockHook()  # the holder is gone: its lock is taken over
-    hook.before_train(runner)
+    hook.before_run(runner)
     assert (tmp_path / LOCK_NAME).read_text().startswith(f'{os.getpid()}@')
-    hook.after_train(runner)
+    hook.after_run(runner)
     assert not (tmp_path / LOCK_NAME).exists()
 
 

@@ -11,6 +11,7 @@ import socket
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
+from mmengine.runner import BaseLoop
 
 LOCK_NAME = '.mmaction_ext_train.lock'
 
@@ -37,13 +38,15 @@ class WorkDirLockHook(Hook):
     over; one held by a live process, or by another host, stops the second run naming it.
     """
 
-    priority = 'VERY_HIGH'
+    priority = 'HIGHEST'
 
     def __init__(self) -> None:
         self._path: str | None = None
 
-    def before_train(self, runner) -> None:
-        if not is_main_process():
+    def before_run(self, runner) -> None:
+        """Before anything is written (``last_checkpoint`` repair, resume); training only."""
+        if not is_main_process() or not isinstance(getattr(runner, '_train_loop', None),
+                                                   BaseLoop):
             return
         path = os.path.join(runner.work_dir, LOCK_NAME)
         me = f'{os.getpid()}@{socket.gethostname()}'
@@ -66,7 +69,7 @@ class WorkDirLockHook(Hook):
             f.write(me + '\n')
         self._path = path
 
-    def after_train(self, runner) -> None:
+    def after_run(self, runner) -> None:
         if self._path and os.path.exists(self._path):
             os.remove(self._path)
         self._path = None
