@@ -141,9 +141,14 @@ def main() -> None:
     print(text)
     if args.show:
         return
-    model.load_state_dict(state_dict, strict=True)  # proves the result loads
+    # The converter leaves what the file lacks missing and what the model cannot take in
+    # place; the converted file keeps only what the model takes (missing parts stay
+    # missing: tools/test.py refuses them, load_from starts them fresh).
+    target = model.state_dict()
+    state_dict = {k: v for k, v in state_dict.items() if k in target}
+    model.load_state_dict(state_dict, strict=not report.missing)  # proves the result loads
     meta = dict(mmaction_ext_version=mmaction_ext.__version__, converted_from=args.src,
-                model=cfg if isinstance(cfg, dict) else cfg.to_dict(), load_report=text,
+                model=cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg, load_report=text,
                 heads=[h for h in HEADS if f'{h}.fc_cls.weight' in state_dict])
     save_atomic(dict(meta=meta, state_dict=state_dict), args.dst)
     print(f'wrote {args.dst}')
