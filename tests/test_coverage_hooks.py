@@ -1,6 +1,7 @@
 """The evaluation guards in-process: which weights came from the file, which samples scored."""
 from __future__ import annotations
 
+import os
 import types
 
 import pytest
@@ -18,6 +19,7 @@ from mmaction_ext.engine.sample_coverage_hook import SampleCoverageHook, gathere
 from mmaction_ext.evaluation.coverage import MissingSamplesError, coverage_problems
 
 TINY = dict(embed_dims=48, depth=2, num_heads=4)
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(autouse=True)
@@ -149,3 +151,75 @@ def test_distributed_padding_is_cut_as_mmengine_does():
     assert coverage_problems(gathered_order([[0, 2, 4], [1, 3, 0]], 5), 5) == []
     assert coverage_problems(gathered_order([[0, 2], [1, 3]], 5), 5) == [
         '1 of 5 samples never scored: [4]']
+
+
+def test_fresh_head_still_named_after_original_checkpoint_hook_converted_first():
+    """tools/test.py path: OriginalCheckpointHook converts, then the model loads native keys."""
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+    from mmaction_ext.engine.original_checkpoint_hook import OriginalCheckpointHook
+    torch.manual_seed(0)
+    checkpoint = {'model': RefViT(num_classes=400).state_dict()}
+    model = MODELS.build(dict(type='ViTRecognizer3D', backbone=backbone(),
+                              cls_head=dict(type='TimeSformerHead', num_classes=6,
+                                            in_channels=48)))
+    runner = fake_runner(model)
+    hook = CheckpointCoverageHook()
+    hook.before_run(runner)
+    OriginalCheckpointHook().after_load_checkpoint(runner, checkpoint)
+    _load_checkpoint_to_model(model, checkpoint)
+    assert hook.check(runner) == [
+        'cls_head: 400 classes in the file, 6 in the config (a fresh random head)']
+
+
+def _convert(tmp_path, monkeypatch, checkpoint, num_classes=6) -> str:
+    """tools/convert_checkpoint.py SRC DST --config CFG, in-process."""
+    import importlib.util
+    import sys
+    spec = importlib.util.spec_from_file_location(
+        'convert_checkpoint', os.path.join(REPO, 'tools', 'convert_checkpoint.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    src, dst, cfg = tmp_path / 'orig.pth', tmp_path / 'conv.pth', tmp_path / 'model.py'
+    torch.save(checkpoint, src)
+    cfg.write_text(f'model = dict(type="ViTRecognizer3D", backbone={backbone()!r}, '
+                   f'cls_head=dict(type="TimeSformerHead", num_classes={num_classes}, '
+                   f'in_channels=48))\n')
+    monkeypatch.setattr(sys, 'argv', ['convert_checkpoint.py', str(src), str(dst),
+                                      '--config', str(cfg)])
+    tool.main()
+    return str(dst)
+
+
+def _evaluate_problems(path, num_classes=6) -> list[str]:
+    from mmengine.runner import Runner  # noqa: F401 - registers nothing; plain load below
+    from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
+    model = MODELS.build(dict(type='ViTRecognizer3D', backbone=backbone(),
+                              cls_head=dict(type='TimeSformerHead', num_classes=num_classes,
+                                            in_channels=48)))
+    runner = fake_runner(model)
+    hook = CheckpointCoverageHook()
+    hook.before_run(runner)
+    checkpoint = _load_checkpoint(path)
+    hook.after_load_checkpoint(runner, checkpoint)
+    _load_checkpoint_to_model(model, checkpoint)
+    return hook.check(runner)
+
+
+def test_a_converted_file_remembers_its_fresh_head(tmp_path, monkeypatch):
+    """tools/convert_checkpoint.py stores the head it built; evaluating it is refused."""
+    torch.manual_seed(0)
+    dst = _convert(tmp_path, monkeypatch, {'model': RefViT(num_classes=400).state_dict()})
+    assert _evaluate_problems(dst) == [
+        'cls_head: 400 classes in the file, 6 in the config (a fresh random head)']
+
+
+def test_a_converted_pre_training_file_keeps_its_gaps(tmp_path, monkeypatch):
+    """Pre-training files lack fc_norm and the head: converted, they stay missing."""
+    from reference_vit import pretrain_state_dict
+    torch.manual_seed(0)
+    dst = _convert(tmp_path, monkeypatch, {'model': pretrain_state_dict(RefViT())})
+    saved = torch.load(dst, weights_only=True)['state_dict']
+    assert 'backbone.fc_norm.weight' not in saved and 'decoder.head.weight' not in saved
+    problems = _evaluate_problems(dst)
+    assert len(problems) == 1 and problems[0].startswith('4 tensors are not in the file: ')

@@ -5,6 +5,7 @@ unpickled, and a benign MMEngine-style checkpoint.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -46,24 +47,33 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def server(tmp_path, monkeypatch):
-    """(base URL, served folder, marker path); torch's hub cache under tmp_path."""
+@contextlib.contextmanager
+def serve(tmp_path):
+    """A local http.server with evil.pth and good.pth: (base URL, folder, marker path)."""
     served = tmp_path / 'served'
     served.mkdir()
     marker = tmp_path / 'PAYLOAD_RAN'
     torch.save({'state_dict': {'w': torch.ones(2)}, 'x': Payload(str(marker))},
                served / 'evil.pth')
     mmengine_like_checkpoint(served / 'good.pth')
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
-    monkeypatch.setattr(torch.hub, '_hub_dir', None)
     httpd = ThreadingHTTPServer(('127.0.0.1', 0),
                                 functools.partial(_Quiet, directory=str(served)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f'http://127.0.0.1:{httpd.server_address[1]}', served, marker
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield f'http://127.0.0.1:{httpd.server_address[1]}', served, marker
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """:func:`serve`, with torch's hub cache under tmp_path."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setattr(torch.hub, '_hub_dir', None)
+    with serve(tmp_path) as served:
+        yield served
 
 
 def test_stock_http_loader_runs_the_payload(server, tmp_path):

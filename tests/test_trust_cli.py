@@ -14,6 +14,7 @@ import torch
 from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from test_remote_checkpoint import serve
 
 from mmaction_ext.evaluation.safe_results import load_results
 
@@ -120,3 +121,22 @@ def test_complete_checkpoint_evaluates_and_its_dump_reads_safely(setup):
                           capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert '8 samples, top-1' in proc.stdout
+
+
+def test_http_checkpoint_payload_is_refused_by_tools_test(setup, tmp_path):
+    """`tools/test.py CFG http://host/x.pth`: the served pickle must not run."""
+    cfg, _, tmp = setup
+    with serve(tmp_path) as (url, _, marker):
+        code, out = run_test(cfg, f'{url}/evil.pth', '--work-dir', str(tmp / 'w6'),
+                             env={'TORCH_HOME': str(tmp_path / 'torch_home')})
+    assert code != 0
+    assert not marker.exists()
+    assert 'UnsafeCheckpointError' in out and '`io.open`' in out
+    assert f'MMACTION_EXT_TRUSTED_CHECKPOINTS={url}/evil.pth' in out
+
+
+def test_cfg_option_typo_is_refused_by_tools_test(setup):
+    cfg, ckpt, tmp = setup
+    code, out = run_test(cfg, ckpt['full'], '--cfg-options', 'test_dataloder.batch_size=1')
+    assert code != 0
+    assert "no key 'test_dataloder' (did you mean 'test_dataloader'?)" in out

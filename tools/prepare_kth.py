@@ -33,6 +33,7 @@ from mmaction_ext.datasets.kth_meta import (  # noqa: E402
 )
 from mmaction_ext.datasets.kth_sequences import load_sequences_file  # noqa: E402
 from mmaction_ext.datasets.kth_tree import missing_videos, scan_kth_tree  # noqa: E402
+from mmaction_ext.engine.atomic_local_backend import atomic_write_bytes  # noqa: E402
 
 OFFICIAL = ('train', 'val', 'test', 'trainval')
 
@@ -122,8 +123,8 @@ def write_lists(out_dir: str, found: dict[str, str], splits: dict[str, tuple[int
 
 
 def _write(path: str, lines: list[str]) -> str:
-    with open(path, 'w') as f:
-        f.write('\n'.join(lines) + ('\n' if lines else ''))
+    """Replace ``path`` atomically: a crash leaves the previous list, never half of one."""
+    atomic_write_bytes(('\n'.join(lines) + ('\n' if lines else '')).encode(), path)
     return path
 
 
@@ -221,8 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in written.values():
         print(f'wrote {path}')
     if args.report:
-        with open(args.report, 'w') as f:
-            json.dump(report, f, indent=1)
+        atomic_write_bytes(json.dumps(report, indent=1).encode(), args.report)
     return 1 if report['missing'] or report['unreadable'] else 0
 
 

@@ -19,6 +19,9 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmaction_ext  # noqa: E402,F401
+from mmaction_ext.datasets.worker_marks import explain_worker_crash  # noqa: E402
+from mmaction_ext.utils.cfg_options import check_cfg_options  # noqa: E402
+from mmaction_ext.utils.disk_errors import explain_disk_full  # noqa: E402
 from mmaction_ext.utils.dist import init_cpu_distributed  # noqa: E402
 
 
@@ -64,6 +67,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.default_hooks.setdefault('original_checkpoint',
                                      dict(type='OriginalCheckpointHook'))
         cfg.default_hooks.original_checkpoint.weights = 'ema'
+    check_cfg_options(cfg, args.cfg_options)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if args.work_dir is not None:
@@ -107,7 +111,8 @@ def main() -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     init_cpu_distributed(cfg.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    metrics = runner.test()
+    with explain_disk_full(cfg.work_dir), explain_worker_crash():
+        metrics = runner.test()
     if runner.rank == 0 and metrics:
         width = max(len(k) for k in metrics)
         print('\nTest results (' + osp.basename(args.checkpoint) + ')')

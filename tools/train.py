@@ -20,6 +20,9 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmaction_ext  # noqa: E402,F401  (registers the plugin and the compat fixes)
+from mmaction_ext.datasets.worker_marks import explain_worker_crash  # noqa: E402
+from mmaction_ext.utils.cfg_options import check_cfg_options  # noqa: E402
+from mmaction_ext.utils.disk_errors import explain_disk_full  # noqa: E402
 from mmaction_ext.utils.dist import init_cpu_distributed  # noqa: E402
 
 
@@ -77,6 +80,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.randomness.diff_rank_seed = True
     if args.deterministic:
         cfg.randomness.deterministic = True
+    check_cfg_options(cfg, args.cfg_options)  # a typo'd key would have no effect
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return cfg
@@ -87,7 +91,8 @@ def main() -> None:
     cfg = merge_args(Config.fromfile(args.config), args)
     init_cpu_distributed(cfg.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    with explain_disk_full(cfg.work_dir), explain_worker_crash():  # ENOSPC: say so, and where
+        runner.train()
 
 
 if __name__ == '__main__':

@@ -28,4 +28,10 @@ model_wrapper_cfg = dict(
 default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'),
                      original_checkpoint=dict(type='OriginalCheckpointHook'),
                      checkpoint_coverage=dict(type='CheckpointCoverageHook'),
-                     sample_coverage=dict(type='SampleCoverageHook'))
+                     sample_coverage=dict(type='SampleCoverageHook'),
+                     # `--resume` with no checkpoint in the work dir is an error
+                     resume_guard=dict(type='ResumeGuardHook'),
+                     # `--resume` of a run whose data, batch or schedule changed is an error
+                     resume_fingerprint=dict(type='ResumeFingerprintHook'),
+                     # a second training run in a live run's work dir is an error
+                     work_dir_lock=dict(type='WorkDirLockHook'))

@@ -4,12 +4,14 @@ from __future__ import annotations
 import glob
 import os.path as osp
 import re
-from typing import Callable, Sequence, Union
+from typing import Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
+from mmengine.logging import MMLogger
 
+from .kth_dataset import _transform_names
 from .unreadable_clips import SkipUnreadableClipsMixin
 
 HANDS = ('lh', 'rh')
@@ -77,10 +79,13 @@ def read_label_map(path: str) -> list[str]:
 def read_clip_list(path: str, video_dir: str, num_classes: int | None = None,
                    check_files: bool = True) -> list[tuple[str, int]]:
     """Parse ``<relative/path> <label>`` lines into ``[(absolute_path, label), ...]``."""
+    if osp.isdir(path):
+        raise HAViDListError(f'{path}: the clip list is a directory; point ann_files (or '
+                             f'data_root) at the list file')
     if not osp.isfile(path):
         raise HAViDListError(f'clip list not found: {path}')
     clips = []
-    first_line: dict[str, int] = {}  # relative path -> line it was first listed on
+    first_line: dict[str, int] = {}  # real file -> line it was first listed on
     with open(path) as f:
         for lineno, line in enumerate(f, 1):
             fields = line.split()
@@ -90,6 +95,9 @@ def read_clip_list(path: str, video_dir: str, num_classes: int | None = None,
                 raise HAViDListError(
                     f'{path}:{lineno}: expected "<relative/path> <label>", got {line.strip()!r}')
             label = int(fields[1])
+            if label < 0 and num_classes is None:
+                raise HAViDListError(f'{path}:{lineno}: label {label} is negative; labels '
+                                     f'are class indices 0, 1, ...')
             if label < 0 or (num_classes is not None and label >= num_classes):
                 raise HAViDListError(
                     f'{path}:{lineno}: label {label} outside [0, {num_classes}); fix the '
@@ -98,16 +106,32 @@ def read_clip_list(path: str, video_dir: str, num_classes: int | None = None,
             if check_files and not osp.isfile(filename):
                 raise HAViDListError(f'{path}:{lineno}: video not found: {filename}; fix '
                                      'the line or video_dirs, or remove the line')
-            if fields[0] in first_line:  # it would count twice in training and in the metric
+            real = osp.realpath(filename)  # a sample is the file it reads, not its text
+            if real in first_line:  # it would count twice in training and in the metric
                 raise HAViDListError(
                     f'{path}:{lineno}: {fields[0]} is already listed on line '
-                    f'{first_line[fields[0]]}; remove one of the two lines')
-            first_line[fields[0]] = lineno
+                    f'{first_line[real]} (same file); remove one of the two lines')
+            first_line[real] = lineno
             clips.append((filename, label))
     if not clips:
         raise HAViDListError(f'{path}: no clips (the list is empty); point ann_files or '
                              'data_root at the right list')
     return clips
+
+
+def _per_hand(name: str, value: Any) -> dict:
+    """A per-hand option as a dict; a bare number or an unknown hand is an error."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise HAViDListError(
+            f'HAViDDataset: {name} must be a per-hand dict such as {name}=dict(lh=..., '
+            f'rh=...), got {value!r}')
+    unknown = set(value) - set(HANDS)
+    if unknown:
+        raise HAViDListError(f'HAViDDataset: {name} has keys {sorted(unknown)}; the hands '
+                             f'are {list(HANDS)}')
+    return dict(value)
 
 
 @DATASETS.register_module()
@@ -152,9 +176,14 @@ class HAViDDataset(SkipUnreadableClipsMixin, BaseActionDataset):
             raise ValueError(f'hands must be a non-empty subset of {HANDS}, got {hands}')
         self.split, self.layout, self.hands = split, layout, tuple(hands)
         self.view, self.level, self.check_files = view, level, check_files
-        self.hand_num_classes = dict(num_classes or {})
-        self.label_maps = dict(label_map or {})
-        self.ann_files, self.video_dirs = dict(ann_files or {}), dict(video_dirs or {})
+        self.hand_num_classes = _per_hand('num_classes', num_classes)
+        self.label_maps = _per_hand('label_map', label_map)
+        self.ann_files = _per_hand('ann_files', ann_files)
+        self.video_dirs = _per_hand('video_dirs', video_dirs)
+        if 'DecordInit' in _transform_names(pipeline or []):
+            MMLogger.get_current_instance().warning(
+                "HAViDDataset: stock DecordInit crashes (segfault) on truncated videos; "
+                "use dict(type='SafeDecordInit') instead")
         self._hand_root = data_root
         self._refetch_hand: str | None = None
         super().__init__(ann_file='', pipeline=pipeline, data_prefix=dict(video=''),

@@ -121,13 +121,18 @@ class KTHDataset(SkipUnreadableClipsMixin, BaseActionDataset):
 
     def _read_list_file(self, path: str) -> list:
         entries = []
-        first_line: dict[tuple, int] = {}  # (relpath, start, end) -> first line listing it
+        first_line: dict[tuple, int] = {}  # (real file, start, end) -> first line listing it
         video_root = self.data_prefix.get('video', '') or ''
+        if osp.isdir(path):
+            raise KTHFormatError(f'{path}: ann_file is a directory; point it at the list '
+                                 f'file (e.g. kth_train_list.txt from tools/prepare_kth.py)')
         for number, line in enumerate(list_from_file(path), start=1):
             if not line.strip():
                 continue
             where = f'{path}:{number}'
-            key = tuple(line.split()[:1] + line.split()[2:])
+            # a sample is the file it reads: './a.avi', 'x/../a.avi' and links are one
+            key = (osp.realpath(osp.join(video_root, line.split()[0])),
+                   *line.split()[2:])
             if key in first_line:  # it would count twice in training and in the metric
                 raise KTHFormatError(f'{where}: {line.strip()!r} repeats line '
                                      f'{first_line[key]}; remove one of the two lines')

@@ -13,6 +13,8 @@ import os
 
 from mmengine.logging import print_log
 
+from .worker_marks import mark_reading, new_mark_dir
+
 
 class UnreadableClipError(RuntimeError):
     """A clip could not be read (the message names the file and what to do)."""
@@ -63,9 +65,11 @@ class SkipUnreadableClipsMixin:
         self.skip_unreadable = skip_unreadable
         self.max_skip_fraction = max_skip_fraction
         self.skipped_clips: list[str] = []  # distinct files, in the order first seen
+        self._mark_dir = new_mark_dir()  # a crashed worker's file can then be named
         super().__init__(*args, **kwargs)
 
     def prepare_data(self, idx: int):
+        mark_reading(self._mark_dir, self.get_data_info(idx).get('filename', ''))
         try:
             return super().prepare_data(idx)
         except Exception as err:  # noqa: BLE001 - decoders raise many unrelated types

@@ -10,8 +10,11 @@ from .device_aware_ddp import DeviceAwareDDP
 from .hand_batch_sampler import AlternatingHandBatchSampler
 from .hand_trace_hook import HandTraceHook
 from .original_checkpoint_hook import OriginalCheckpointHook
+from .resume_fingerprint_hook import ResumeFingerprintHook
+from .resume_guard_hook import ResumeGuardHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .sample_coverage_hook import SampleCoverageHook
+from .work_dir_lock_hook import WorkDirLockHook
 
 register_atomic_local_backend()
 
@@ -23,5 +26,6 @@ if torch.distributed.is_available():  # sharded training needs torch.distributed
 __all__ = ['DeviceAwareDDP', 'AlternatingTrainLoop', 'AlternationStateHook',
            'AlternatingHandBatchSampler', 'HandTraceHook', 'AtomicLocalBackend',
            'SafeCheckpointHook', 'OriginalCheckpointHook', 'DataRootRunner',
-           'CheckpointCoverageHook', 'SampleCoverageHook', 'ShardedDataParallel',
+           'CheckpointCoverageHook', 'SampleCoverageHook', 'ResumeGuardHook',
+           'WorkDirLockHook', 'ResumeFingerprintHook', 'ShardedDataParallel',
            'ShardedRunner', 'ShardedExponentialMovingAverage']

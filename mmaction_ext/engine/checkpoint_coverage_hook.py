@@ -8,6 +8,7 @@ and print plausible metrics with exit status 0.
 from __future__ import annotations
 
 import os
+import re
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
@@ -51,6 +52,7 @@ class CheckpointCoverageHook(Hook):
         self._loaded = False
         self._missing: list[str] = []
         self._mismatched: list[tuple[str, tuple, tuple]] = []
+        self._converted_fresh: dict[str, tuple[int, int]] = {}
 
     @staticmethod
     def _model(runner):
@@ -65,10 +67,19 @@ class CheckpointCoverageHook(Hook):
             if isinstance(getattr(module, 'load_reports', None), list):
                 module.load_reports = []
         self._loaded, self._missing, self._mismatched = False, [], []
+        self._converted_fresh = {}
         if getattr(model, '_coverage_hooked', None) is not self:
             for module in model.modules():
                 module.register_load_state_dict_pre_hook(self._inspect)
             model._coverage_hooked = self
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """A file written by tools/convert_checkpoint.py says in its meta which heads it built."""
+        report = (checkpoint.get('meta') or {}).get('load_report')
+        if isinstance(report, str):
+            for head, in_file, in_cfg in re.findall(
+                    r'(\w+_head)\s+new: checkpoint has (\d+) classes, config (\d+)', report):
+                self._converted_fresh[head] = (int(in_file), int(in_cfg))
 
     def _inspect(self, module, state_dict, prefix, *args) -> None:
         """Compare ``module``'s own tensors with the (already converted) state dict."""
@@ -113,7 +124,7 @@ class CheckpointCoverageHook(Hook):
         if not self._loaded:
             return ['no checkpoint was loaded (load_from is not set), so every weight is '
                     'its random initial value']
-        fresh = {}
+        fresh = dict(self._converted_fresh)
         for module in self._model(runner).modules():
             for report in getattr(module, 'load_reports', None) or []:
                 fresh.update(report.fresh_heads)
