@@ -126,3 +126,17 @@ def test_damaged_video_error_names_the_file(videos, tmp_path):
     results['frame_inds'] = np.arange(0, results['total_frames'], 2)
     with pytest.raises(RuntimeError, match=r'damaged\.mp4: cannot decode .* re-encode'):
         FastVideoDecode(scale=(-1, 72))(results)
+
+
+def test_avi_never_goes_through_pyav(videos, monkeypatch):
+    """AVI (KTH): FastVideoInit gives a decord reader and FastVideoDecode keeps it, so the
+    pipeline is the stock one (PyAV's reopen made KTH-size clips 0.74x stock)."""
+    import av
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('PyAV opened an AVI')
+    monkeypatch.setattr(av, 'open', refuse)
+    stock = _run('SafeDecordInit', [dict(type='DecordDecode'),
+                                    dict(type='Resize', scale=(-1, 64))], videos['avi'])
+    ours = _run('FastVideoInit', [dict(type='FastVideoDecode', scale=(-1, 64))], videos['avi'])
+    np.testing.assert_array_equal(np.stack(ours['imgs']), np.stack(stock['imgs']))

@@ -41,6 +41,24 @@ def test_truncated_video_clips_range_end():
     assert out['frame_inds'].max() <= 304 and out['frame_inds'].min() >= 245
 
 
+def test_truncation_logged_once_per_file(monkeypatch):
+    """A clipped range is said once per file (not per sample), naming file and frames."""
+    from mmengine.logging import MMLogger
+    logged = []
+    logger = MMLogger.get_current_instance()
+    monkeypatch.setattr(logger, 'warning', logged.append)
+    confine = ConfineFrameRange()
+    for filename, frame_range in [('a.avi', (246, 370)), ('a.avi', (1, 370)),
+                                  ('b.avi', (246, 370)), ('a.avi', (330, 370)),
+                                  ('c.avi', (1, 305))]:
+        confine(dict(filename=filename, frame_range=frame_range, total_frames=305))
+    assert logged == [
+        'a.avi: frames 246-370 reach past the 305 decodable frames (truncated video?); '
+        'using frames 246-305',
+        'b.avi: frames 246-370 reach past the 305 decodable frames (truncated video?); '
+        'using frames 246-305']
+
+
 def test_range_wholly_past_end_uses_last_frames():
     out = _sample((330, 370), total=305, test_mode=False)
     assert out['frame_range_used'] == (305 - 41 + 1, 305)

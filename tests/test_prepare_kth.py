@@ -109,3 +109,89 @@ def test_decode_check_finds_truncated_and_unreadable(tmp_path, capsys):
     listed = (out / 'kth_all_videos.txt').read_text()
     assert 'person01_walking_d4' not in listed and listed.count('\n') == 5
     assert 'decoding check' not in capsys.readouterr().out
+
+
+def _listed(path) -> list[str]:
+    return [line.split()[0] for line in path.read_text().splitlines()]
+
+
+def _dataset_files(root: str, **kwargs) -> list[str]:
+    dataset = KTHDataset(pipeline=[], data_prefix=dict(video=root), **kwargs)
+    return sorted(dataset.get_data_info(i)['filename'] for i in range(len(dataset)))
+
+
+def test_macosx_folder_is_ignored_with_a_note(tree, tmp_path, capsys):
+    """A Mac's archive tool adds __MACOSX/ with AppleDouble '._*' copies: not videos."""
+    root = str(tmp_path / 'kth')
+    shutil.copytree(tree, root)
+    mac = os.path.join(root, '__MACOSX', 'boxing')
+    os.makedirs(mac)
+    open(os.path.join(mac, '._person01_boxing_d1_uncomp.avi'), 'wb').close()
+    open(os.path.join(root, 'boxing', '._person01_boxing_d1_uncomp.avi'), 'wb').close()
+    out = tmp_path / 'lists'
+    assert prepare_kth.main([root, '--out-dir', str(out), '--no-progress']) == 0
+    printed = capsys.readouterr().out
+    assert f'note: ignored {root}/__MACOSX/: macOS archive metadata' in printed
+    assert '599 videos' in printed and 'missing: 0' in printed
+    assert len(_listed(out / 'kth_trainval_videos.txt')) == 16 * 24 - 1
+    assert len(_dataset_files(root, split='test')) == 9 * 24
+
+
+def test_upper_case_avi_is_accepted(tree, tmp_path):
+    root = str(tmp_path / 'kth')
+    shutil.copytree(tree, root)
+    folder = os.path.join(root, 'running')
+    for name in os.listdir(folder):
+        os.rename(os.path.join(folder, name), os.path.join(folder, name[:-4] + '.AVI'))
+    out = tmp_path / 'lists'
+    assert prepare_kth.main([root, '--out-dir', str(out), '--no-progress']) == 0
+    listed = _listed(out / 'kth_test_videos.txt')
+    assert 'running/person02_running_d1_uncomp.AVI' in listed and len(listed) == 9 * 24
+    for split in ('train', 'test'):  # the tree and the written list agree, files exist
+        files = _dataset_files(root, split=split)
+        assert files == _dataset_files(root, ann_file=str(out / f'kth_{split}_videos.txt'))
+        assert all(os.path.isfile(f) for f in files)
+    assert os.path.join(root, 'running/person11_running_d3_uncomp.AVI') in \
+        _dataset_files(root, split='train')
+
+
+def test_flat_extraction_is_accepted(tree, tmp_path, capsys):
+    """All six zips extracted into one folder: every video directly in the root."""
+    root = str(tmp_path / 'kth')
+    shutil.copytree(tree, root)
+    for action in os.listdir(tree):
+        if os.path.isdir(os.path.join(tree, action)):
+            for name in os.listdir(os.path.join(root, action)):
+                os.rename(os.path.join(root, action, name), os.path.join(root, name))
+            os.rmdir(os.path.join(root, action))
+    out = tmp_path / 'lists'
+    assert prepare_kth.main([root, '--out-dir', str(out), '--sequences', REAL_SEQUENCES,
+                             '--no-progress']) == 0
+    printed = capsys.readouterr().out
+    assert f'note: 599 video(s) directly in {root} (no action folders)' in printed
+    assert 'missing: 0' in printed
+    assert 'person11_boxing_d1_uncomp.avi' in _listed(out / 'kth_train_videos.txt')
+    expected = sorted(os.path.join(root, os.path.basename(f))
+                      for f in _dataset_files(tree, split='val'))
+    assert _dataset_files(root, split='val') == expected
+    assert len(_dataset_files(root, split='val', sequences_file=REAL_SEQUENCES)) == \
+        len(_dataset_files(tree, split='val', sequences_file=REAL_SEQUENCES))
+
+
+def test_video_both_flat_and_in_folder_is_refused(tree, tmp_path, capsys):
+    root = str(tmp_path / 'kth')
+    shutil.copytree(tree, root)
+    shutil.copy(os.path.join(root, 'boxing', 'person01_boxing_d1_uncomp.avi'), root)
+    assert prepare_kth.main([root, '--no-progress']) == 1
+    err = capsys.readouterr().err
+    assert 'a second file for person01_boxing_d1' in err and 'delete one of them' in err
+
+
+def test_tree_one_level_down_names_the_root(tree, tmp_path, capsys):
+    """Extracted into data/kth/KTH/<action>/: the error says which folder to pass."""
+    root = str(tmp_path / 'data')
+    shutil.copytree(tree, os.path.join(root, 'KTH'))
+    assert prepare_kth.main([root, '--no-progress']) == 1
+    err = capsys.readouterr().err
+    assert "unknown action folder 'KTH'" in err
+    assert f'pass {os.path.join(root, "KTH")} as the KTH root' in err

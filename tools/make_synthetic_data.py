@@ -37,7 +37,8 @@ def main() -> None:
     hv.add_argument('--rh-classes', type=int, default=4)
     hv.add_argument('--train-per-class', type=int, nargs=2, default=[80, 64],
                     metavar=('LH', 'RH'), help='training clips per class of each hand')
-    hv.add_argument('--val-per-class', type=int, nargs=2, default=[10, 8], metavar=('LH', 'RH'))
+    hv.add_argument('--val-per-class', type=int, nargs=2, default=[40, 30], metavar=('LH', 'RH'),
+                    help='held-out clips per class (120 per hand: one clip < 1 point)')
     hv.add_argument('--frames', type=int, default=8)
     hv.add_argument('--size', type=int, nargs=2, default=[64, 128], metavar=('H', 'W'),
                     help='frame height and width (each hand gets one half of the width)')

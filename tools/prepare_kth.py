@@ -146,10 +146,11 @@ def format_tables(counts: dict[str, Counter]) -> str:
 def build_report(root: str, sequences_file: str | None, decode: bool,
                  progress: bool = True) -> dict:
     """Everything the tool checks, as a JSON-able dict (raises on malformed names)."""
-    found = scan_kth_tree(root)
+    notes: list[str] = []
+    found = scan_kth_tree(root, notes)
     counts = count_videos(found)
     report = {
-        'root': root, 'videos': len(found),
+        'root': root, 'videos': len(found), 'notes': notes,
         'counts': {k: {str(key): v for key, v in c.items()} for k, c in counts.items()},
         'missing': [v.relpath for v in missing_videos(found)],
         'known_missing_absent': sorted(KTH_MISSING - set(found)),
@@ -204,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     usable = {k: v for k, v in scan_kth_tree(args.root).items()
               if v not in report['unreadable']}
     written = write_lists(args.out_dir or args.root, usable, splits, sequences)
+    for note in report['notes']:
+        print(f'note: {note}')
     print(f'{report["videos"]} videos under {args.root}')
     print(report['counts_text'])
     print(f'known missing (expected): {", ".join(report["known_missing_absent"]) or "none"}')

@@ -3,7 +3,10 @@
 # data, a short CPU training of the alternating dual-head ViT, a test on held-out clips,
 # the per-hand metrics printed.
 #
-#   bash tools/run_demo.sh [extra tools/train.py args]
+#   bash tools/run_demo.sh [extra tools/train.py args, e.g. --seed 1 or --verbose]
+#
+# The console shows progress, the per-hand table and where the files are; the full
+# MMEngine log (environment, config, per-iteration lines) is in the work dir's log files.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -12,18 +15,27 @@ py="${MMACTION_EXT_VENV:-$root/.venv}/bin/python"
 export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore}"
 
 config=configs/demo/dual-hand_vit-tiny_synthetic-havid.py
-data=data/synthetic_havid
-work=work_dirs/demo_dual-hand_synthetic-havid
+data="${DEMO_DATA:-data/synthetic_havid}"
+work="${DEMO_WORK_DIR:-work_dirs/demo_dual-hand_synthetic-havid}"
+data_opts=()
+if [ "$data" != data/synthetic_havid ]; then
+  for loader in train_dataloader val_dataloader test_dataloader; do
+    data_opts+=("$loader.dataset.data_root=$data")
+  done
+fi
 
-if [ ! -f "$data/rh_v0/val_list_video.txt" ]; then
-  echo "[demo] writing synthetic dual-hand clips to $data"
-  "$py" tools/make_synthetic_data.py havid "$data"
+# 120 held-out clips per hand (older demo data had 30/32: regenerate it)
+if [ "$(wc -l < "$data/rh_v0/val_list_video.txt" 2>/dev/null || echo 0)" -ne 120 ]; then
+  echo "[demo] writing synthetic dual-hand clips to $data (about 20 s)"
+  "$py" tools/make_synthetic_data.py havid "$data" > /dev/null
 fi
 echo "[demo] training $config (CPU: about two minutes)"
-"$py" tools/train.py "$config" --work-dir "$work" "$@"
+"$py" tools/train.py "$config" --work-dir "$work" "$@" \
+    ${data_opts[@]+--cfg-options "${data_opts[@]}"}
 # HA-ViD's layout has no test list (val doubles as test), so test the last checkpoint:
 # testing the one selected on val would report a selection-biased number.
 checkpoint="$(cat "$work/last_checkpoint")"
 echo "[demo] testing $checkpoint on the held-out val clips"
 "$py" tools/test.py "$config" "$checkpoint" --work-dir "$work/test" \
-    --dump "$work/test/results.pkl"
+    --dump "$work/test/results.pkl" \
+    --cfg-options test_evaluator.0.out_dir="$work/test/plots" ${data_opts[@]+"${data_opts[@]}"}

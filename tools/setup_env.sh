@@ -48,9 +48,21 @@ while IFS= read -r line; do
   else echo "$spec" >> "$tmp/regular.txt"; fi
 done < "$pins"
 
-echo "[setup_env] installing pinned requirements (about 1-2 minutes on a cold machine)" >&2
-"${pip[@]}" install -c "$tmp/constraints.txt" -r "$tmp/regular.txt"
-"${pip[@]}" install --no-deps -c "$tmp/constraints.txt" -r "$tmp/nodeps.txt"
-"${pip[@]}" install --no-deps --no-build-isolation -e "$root"
+# pip's own output (progress, "Location ... is ignored" and resolver warnings) goes to a
+# log file; it is shown only when a step fails. SETUP_ENV_VERBOSE=1 shows it as it comes.
+log="$venv/setup_env.log"
+: > "$log"
+pip_step() {
+  if [ "${SETUP_ENV_VERBOSE:-0}" = 1 ]; then "${pip[@]}" "$@"; return; fi
+  if ! "${pip[@]}" "$@" >> "$log" 2>&1; then
+    echo "[setup_env] pip $* failed; its output ($log):" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+  fi
+}
+echo "[setup_env] installing pinned requirements (about 1-2 minutes on a cold machine; log: $log)" >&2
+pip_step install -c "$tmp/constraints.txt" -r "$tmp/regular.txt"
+pip_step install --no-deps -c "$tmp/constraints.txt" -r "$tmp/nodeps.txt"
+pip_step install --no-deps --no-build-isolation -e "$root"
 echo "$want" > "$stamp"
 echo "[setup_env] ready: $venv" >&2

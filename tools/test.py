@@ -14,13 +14,14 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
+# isort: off
+import mmaction_ext  # noqa: E402,F401  first: the plugin, its compat fixes and warning filters
+# isort: on
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
-import mmaction_ext  # noqa: E402,F401
 from mmaction_ext.datasets.worker_marks import explain_worker_crash  # noqa: E402
 from mmaction_ext.utils.cfg_options import check_cfg_options  # noqa: E402
+from mmaction_ext.utils.console import build_runner  # noqa: E402
 from mmaction_ext.utils.disk_errors import explain_disk_full  # noqa: E402
 from mmaction_ext.utils.dist import init_cpu_distributed  # noqa: E402
 
@@ -42,6 +43,8 @@ def parse_args() -> argparse.Namespace:
                         help='override config keys')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
+    parser.add_argument('--verbose', action='store_true',
+                        help="MMEngine's full console output (the log file always has it)")
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     add_trust_args(parser)
     args = parser.parse_args()
@@ -110,10 +113,10 @@ def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     init_cpu_distributed(cfg.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = build_runner(cfg, verbose=args.verbose)
     with explain_disk_full(cfg.work_dir), explain_worker_crash():
         metrics = runner.test()
-    if runner.rank == 0 and metrics:
+    if args.verbose and runner.rank == 0 and metrics:  # else ConsoleProgressHook shows them
         width = max(len(k) for k in metrics)
         print('\nTest results (' + osp.basename(args.checkpoint) + ')')
         for key, value in metrics.items():

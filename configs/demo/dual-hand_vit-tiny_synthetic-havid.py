@@ -4,7 +4,7 @@
 # Data: `python tools/make_synthetic_data.py havid data/synthetic_havid`
 # (8-frame 64x128 H.264 clips; the left half moves as the left-hand label says, the right
 # half as the right-hand label says; 3 left-hand and 4 right-hand classes, lists of
-# different sizes).
+# different sizes; 40 left-hand and 30 right-hand held-out clips per class).
 _base_ = '../_base_/ext_runtime.py'
 
 data_root = 'data/synthetic_havid'
@@ -69,7 +69,10 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='HandAccMetric', topk=(1, 3))
 test_evaluator = val_evaluator
 
-train_cfg = dict(type='AlternatingTrainLoop', max_epochs=10, val_interval=2)
+# 20 epochs: in 10 (the earlier schedule) the learning rate decayed before every seed had
+# generalised (held-out top-1 of 89-97% on some seeds); with 20 the probed seeds reach
+# 100% on the 240 held-out clips by epoch ~7 and keep it.
+train_cfg = dict(type='AlternatingTrainLoop', max_epochs=20, val_interval=4)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
@@ -79,12 +82,12 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=2,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=8, eta_min=1e-5, by_epoch=True, begin=2, end=10,
+    dict(type='CosineAnnealingLR', T_max=18, eta_min=1e-5, by_epoch=True, begin=2, end=20,
          convert_to_iter_based=True),
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 
 default_hooks = dict(
     logger=dict(interval=5),
-    checkpoint=dict(interval=2, max_keep_ckpts=1, save_best='auto'))
+    checkpoint=dict(interval=4, max_keep_ckpts=1, save_best='auto'))
 randomness = dict(seed=0, deterministic=False)

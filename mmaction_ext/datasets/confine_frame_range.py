@@ -18,7 +18,8 @@ class ConfineFrameRange(BaseTransform):
 
     A truncated video (fewer frames than the range needs) never fails here: the end is
     clipped to the frames the reader reports, and a range lying wholly past the end is
-    replaced by the video's last frames of the same length (logged once per video).
+    replaced by the video's last frames of the same length. Either case is logged once
+    per video (per process: each DataLoader worker says it once).
 
     Required keys: ``total_frames``; optional ``frame_range`` ((start, end), 1-based,
     inclusive; ``None`` or absent leaves the sample untouched) and ``start_index``.
@@ -40,13 +41,21 @@ class ConfineFrameRange(BaseTransform):
         if first > last:
             length = min(end - start + 1, available)
             first, last = available - length, available - 1
-            key = results.get('filename')
-            if key not in self._warned:
-                self._warned.add(key)
-                MMLogger.get_current_instance().warning(
-                    f'{key}: frames {start}-{end} lie past the {available} decodable frames '
-                    f'(truncated video?); using frames {first + 1}-{last + 1} instead')
+            self._warn_once(results.get('filename'),
+                            f'frames {start}-{end} lie past the {available} decodable frames '
+                            f'(truncated video?); using frames {first + 1}-{last + 1} instead')
+        elif end > available:
+            self._warn_once(results.get('filename'),
+                            f'frames {start}-{end} reach past the {available} decodable '
+                            f'frames (truncated video?); using frames {start}-{available}')
         results['start_index'] = int(results.get('start_index', 0)) + first
         results['total_frames'] = last - first + 1
         results['frame_range_used'] = (first + 1, last + 1)
         return results
+
+    def _warn_once(self, filename: str | None, message: str) -> None:
+        """Log ``message`` for ``filename`` the first time only (per process)."""
+        if filename in self._warned:
+            return
+        self._warned.add(filename)
+        MMLogger.get_current_instance().warning(f'{filename}: {message}')

@@ -108,7 +108,10 @@ class KTHDataset(SkipUnreadableClipsMixin, BaseActionDataset):
         return data_list
 
     def _read_tree(self, root: str) -> list:
-        found = scan_kth_tree(root)
+        notes: list[str] = []
+        found = scan_kth_tree(root, notes)
+        for note in notes:
+            MMLogger.get_current_instance().info(f'KTHDataset: {note}')
         if self.check_files:
             check_complete(found, root, self.persons, self.scenarios)
         entries = []

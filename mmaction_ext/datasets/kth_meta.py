@@ -23,7 +23,7 @@ KTH_SPLITS = {
 KTH_SPLITS['trainval'] = KTH_SPLITS['train'] + KTH_SPLITS['val']
 KTH_SPLITS['all'] = KTH_PERSONS
 
-_NAME = re.compile(r'^person(\d+)_([a-z]+)_(d\d+)(_uncomp)?(\.avi)?$')
+_NAME = re.compile(r'^person(\d+)_([a-z]+)_(d\d+)(_uncomp)?(\.(?i:avi))?$')  # .AVI too
 
 PersonSpec = Union[str, int, Iterable[int]]
 

@@ -5,6 +5,7 @@ from .alternating_train_loop import AlternatingTrainLoop
 from .alternation_state_hook import AlternationStateHook
 from .atomic_local_backend import AtomicLocalBackend, register_atomic_local_backend
 from .checkpoint_coverage_hook import CheckpointCoverageHook
+from .console_progress_hook import ConsoleProgressHook
 from .data_root_runner import DataRootRunner
 from .device_aware_ddp import DeviceAwareDDP
 from .hand_batch_sampler import AlternatingHandBatchSampler
@@ -28,4 +29,4 @@ __all__ = ['DeviceAwareDDP', 'AlternatingTrainLoop', 'AlternationStateHook',
            'SafeCheckpointHook', 'OriginalCheckpointHook', 'DataRootRunner',
            'CheckpointCoverageHook', 'SampleCoverageHook', 'ResumeGuardHook',
            'WorkDirLockHook', 'ResumeFingerprintHook', 'ShardedDataParallel',
-           'ShardedRunner', 'ShardedExponentialMovingAverage']
+           'ShardedRunner', 'ShardedExponentialMovingAverage', 'ConsoleProgressHook']

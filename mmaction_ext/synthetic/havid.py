@@ -131,7 +131,7 @@ def make_havid_dataset(root: str, layout: str = 'dual_hand',
     if layout not in ('dual_hand', 'authors'):
         raise ValueError(f"layout must be 'dual_hand' or 'authors', got {layout!r}")
     num_classes = num_classes or {'lh': 3, 'rh': 4}
-    per_class = per_class or {'train': {'lh': 80, 'rh': 64}, 'val': {'lh': 10, 'rh': 8}}
+    per_class = per_class or {'train': {'lh': 80, 'rh': 64}, 'val': {'lh': 40, 'rh': 30}}
     if size[1] % 2:
         raise ValueError(f'width {size[1]} must be even (two hand halves, H.264)')
     lists: dict[str, dict[str, str]] = {hand: {} for hand in HANDS}

@@ -1,0 +1,110 @@
+"""The tools' quiet console: what it shows, what it hides, and that the log file keeps all."""
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+from mmengine.logging import MMLogger
+
+from mmaction_ext.compat.known_warnings import FileClientDeprecationFilter
+from mmaction_ext.utils.console import ConsoleFilter, ConsoleFormatter
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = os.path.join(REPO, 'configs/demo/vit-tiny_synthetic-motion.py')
+FILECLIENT = ('"FileClient" will be deprecated in future. Please use io functions in '
+              'https://mmengine.readthedocs.io/en/latest/api/fileio.html#file-io')
+
+
+def _record(message: str, level: int = logging.INFO, **extra) -> logging.LogRecord:
+    record = logging.LogRecord('mmengine', level, __file__, 1, message, None, None)
+    record.__dict__.update(extra)
+    return record
+
+
+def test_console_filter_passes_marked_warnings_and_test_tables_only():
+    f = ConsoleFilter()
+    assert f.filter(_record('epoch 1/2  loss 1.0', console=True))
+    assert not f.filter(_record('Epoch(train) [1][10/62]  lr: 1e-3  loss: 1.2'))
+    assert not f.filter(_record('Hooks will be executed in the following order:'))
+    assert f.filter(_record('checkpoint has no state_dict', logging.WARNING))
+    assert f.filter(_record('boom', logging.ERROR))
+    assert not f.filter(_record(FILECLIENT, logging.WARNING))
+    assert not f.filter(_record('The prefix is not set in metric class DumpResults.',
+                                logging.WARNING))
+    table = 'per-hand accuracy (%):\nhand clips top1'
+    assert not f.filter(_record(table)) and f.tables_shown == 0
+    f.show_tables = True
+    assert f.filter(_record(table)) and f.tables_shown == 1
+    assert ConsoleFormatter().format(_record('x', logging.WARNING)) == 'WARNING: x'
+    assert ConsoleFormatter().format(_record('epoch 1/2')) == 'epoch 1/2'
+
+
+def test_fileclient_deprecations_dropped_where_logged(capsys):
+    """The plugin's import filters the two deprecations on the default logger only."""
+    logger = MMLogger.get_instance('console_test_default')
+    logger.addFilter(FileClientDeprecationFilter())
+    logger.warning(FILECLIENT)
+    logger.warning('"HardDiskBackend" is the alias of "LocalBackend" and the former will '
+                   'be deprecated in future.')
+    logger.warning('"FileClient" is fine')  # not one of the two messages: kept
+    out = capsys.readouterr().out
+    assert 'deprecated' not in out and '"FileClient" is fine' in out
+
+
+def _run(args: list[str], verbose: bool = False) -> str:
+    env = {k: v for k, v in os.environ.items() if k != 'MMACTION_EXT_VERBOSE'}
+    env.update(OMP_NUM_THREADS='1')
+    if verbose:
+        args = args + ['--verbose']
+    result = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True,
+                            text=True, env=env, timeout=600)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-4000:]
+    return out
+
+
+@pytest.mark.slow
+def test_train_and_test_consoles_are_short_and_the_log_keeps_everything(tmp_path,
+                                                                       tiny_motion_data):
+    root = tiny_motion_data
+    opts = ['default_hooks.logger.interval=1']
+    for loader, split in (('train_dataloader', 'train'), ('val_dataloader', 'val'),
+                          ('test_dataloader', 'val')):
+        opts += [f'{loader}.dataset.ann_file={root}/{split}_list.txt',
+                 f'{loader}.dataset.data_prefix.video={root}/videos',
+                 f'{loader}.num_workers=1', f'{loader}.persistent_workers=False']
+    work = tmp_path / 'work'
+    out = _run(['tools/train.py', CONFIG, '--work-dir', str(work), '--cfg-options',
+                'train_cfg.max_epochs=2', 'train_cfg.val_interval=1', *opts])
+    lines = out.splitlines()
+    assert len(lines) <= 12, out
+    assert lines[0].startswith('train: 2 epochs x 2 iterations')
+    assert [line.split()[:2] for line in lines if line.startswith('epoch')] == \
+        [['epoch', '1/2'], ['epoch', '2/2']]
+    assert sum(line.strip().startswith('val  top1') for line in lines) == 2
+    assert f'last checkpoint: {work}/epoch_2.pth' in out
+    log_files = glob.glob(str(work / '*' / '*.log'))
+    assert len(log_files) == 1 and f'log: {log_files[0]}' in out
+    log = open(log_files[0]).read()
+    # the file has everything the console no longer shows
+    assert log.count('Epoch(train) [') >= 4 and 'Hooks will be executed' in log
+    assert 'System environment' in log and 'Config:' in log
+    assert 'epoch 2/2' in log  # and the console's own lines
+
+    dump = tmp_path / 'preds.pkl'
+    out = _run(['tools/test.py', CONFIG, str(work / 'epoch_2.pth'), '--work-dir',
+                str(tmp_path / 'test'), '--dump', str(dump), '--cfg-options', *opts])
+    lines = out.splitlines()
+    assert len(lines) <= 8, out
+    assert any(line.startswith('test: 8 samples') for line in lines)
+    assert any(line.strip().startswith('results  top1') for line in lines)
+    assert lines[-1] == f'  predictions: {dump}'
+    assert 'Epoch(test)' not in out and 'deprecated' not in out
+
+    out = _run(['tools/test.py', CONFIG, str(work / 'epoch_2.pth'), '--work-dir',
+                str(tmp_path / 'test_verbose'), '--cfg-options', *opts], verbose=True)
+    assert 'Epoch(test) [' in out and 'Hooks will be executed' in out
