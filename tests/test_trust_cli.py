@@ -57,9 +57,9 @@ test_dataloader = dict(
 
 
 def run_test(cfg: str, ckpt: str, *extra: str, env: dict | None = None):
-    """Run tools/test.py; return (exit status, stdout+stderr)."""
+    """Run tools/test.py --verbose (metrics print if computed); return (status, output)."""
     proc = subprocess.run(
-        [sys.executable, os.path.join(REPO, 'tools/test.py'), cfg, ckpt, *extra],
+        [sys.executable, os.path.join(REPO, 'tools/test.py'), cfg, ckpt, '--verbose', *extra],
         capture_output=True, text=True, cwd=REPO,
         env={**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONWARNINGS': 'ignore',
              **(env or {})})
