@@ -108,3 +108,29 @@ def test_train_and_test_consoles_are_short_and_the_log_keeps_everything(tmp_path
     out = _run(['tools/test.py', CONFIG, str(work / 'epoch_2.pth'), '--work-dir',
                 str(tmp_path / 'test_verbose'), '--cfg-options', *opts], verbose=True)
     assert 'Epoch(test) [' in out and 'Hooks will be executed' in out
+
+
+def test_build_runner_keeps_the_configs_runner_type(tmp_path, monkeypatch):
+    """A config's runner_type (e.g. DataRootRunner) is built, its logger quiet at once."""
+    monkeypatch.delenv('MMACTION_EXT_VERBOSE', raising=False)
+    from mmengine.config import Config
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from mmaction_ext.engine import ConsoleProgressHook
+    from mmaction_ext.utils.console import build_runner
+
+    @RUNNERS.register_module(name='_ConsoleTestRunner', force=True)
+    class _ConsoleTestRunner(Runner):
+        pass
+
+    for verbose in (False, True):
+        cfg = Config.fromfile(CONFIG)
+        cfg.work_dir = str(tmp_path / f'verbose{verbose}')
+        cfg.runner_type = '_ConsoleTestRunner'
+        runner = build_runner(cfg, verbose=verbose)
+        assert isinstance(runner, _ConsoleTestRunner)
+        consoles = [h for h in runner.logger.handlers if type(h) is logging.StreamHandler]
+        assert consoles and all(any(isinstance(f, ConsoleFilter) for f in h.filters)
+                                != verbose for h in consoles)
+        assert sum(isinstance(h, ConsoleProgressHook) for h in runner.hooks) == 1

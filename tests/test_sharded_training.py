@@ -175,7 +175,7 @@ def test_shipped_configs_train_sharded_and_test_unsharded(runs, tmp_path):
     work = str(tmp_path / 'test')
     proc = subprocess.run(
         [sys.executable, 'tools/test.py', config, f'{out}/cfg_vit_g/iter_5.pth',
-         '--work-dir', work, '--cfg-options', f'test_evaluator.out_dir={work}/conf',
+         '--work-dir', work, '--verbose', '--cfg-options', f'test_evaluator.out_dir={work}/conf',
          'test_dataloader.dataset.pipeline.1.num_clips=1',
          'test_dataloader.dataset.pipeline.3.type=CenterCrop'],
         cwd=REPO, capture_output=True, text=True, timeout=300,
