@@ -33,7 +33,9 @@ def _remove_orphans(base: str) -> None:
 
 
 def new_mark_dir() -> str:
-    """A folder for this process's datasets' marks, removed when the process exits."""
+    """The folder for this process's datasets' marks (one per process, removed at exit)."""
+    if _MARK_DIRS and _MARK_DIRS[-1].rsplit('_', 1)[0].endswith(f'_{os.getpid()}'):
+        return _MARK_DIRS[-1]
     base = '/dev/shm' if os.path.isdir('/dev/shm') else tempfile.gettempdir()
     if os.path.isdir('/proc'):
         _remove_orphans(base)
