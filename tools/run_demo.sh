@@ -25,7 +25,7 @@ if [ "$data" != data/synthetic_havid ]; then
 fi
 
 # 120 held-out clips per hand (older demo data had 30/32: regenerate it)
-if [ "$(wc -l < "$data/rh_v0/val_list_video.txt" 2>/dev/null || echo 0)" -ne 120 ]; then
+if [ "$(cat "$data/rh_v0/val_list_video.txt" 2>/dev/null | wc -l)" -ne 120 ]; then
   echo "[demo] writing synthetic dual-hand clips to $data (about 20 s)"
   "$py" tools/make_synthetic_data.py havid "$data" > /dev/null
 fi

@@ -36,14 +36,14 @@ model = dict(
 # Whole clips, no crop and no horizontal flip (a flip would swap the hands).
 file_client_args = dict(io_backend='disk')
 train_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='SafeDecordInit', **file_client_args),
     dict(type='SampleFrames', clip_len=num_frames, frame_interval=1, num_clips=1),
     dict(type='DecordDecode'),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
 test_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='SafeDecordInit', **file_client_args),
     dict(type='SampleFrames', clip_len=num_frames, frame_interval=1, num_clips=1,
          test_mode=True),
     dict(type='DecordDecode'),

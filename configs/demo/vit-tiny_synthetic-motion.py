@@ -24,7 +24,7 @@ model = dict(
 
 file_client_args = dict(io_backend='disk')
 train_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='SafeDecordInit', **file_client_args),
     dict(type='SampleFrames', clip_len=num_frames, frame_interval=2, num_clips=1),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 72)),
@@ -33,7 +33,7 @@ train_pipeline = [
     dict(type='PackActionInputs'),
 ]
 test_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='SafeDecordInit', **file_client_args),
     dict(type='SampleFrames', clip_len=num_frames, frame_interval=2, num_clips=1,
          test_mode=True),
     dict(type='DecordDecode'),
