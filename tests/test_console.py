@@ -128,6 +128,9 @@ def test_build_runner_keeps_the_configs_runner_type(tmp_path, monkeypatch):
         cfg = Config.fromfile(CONFIG)
         cfg.work_dir = str(tmp_path / f'verbose{verbose}')
         cfg.runner_type = '_ConsoleTestRunner'
+        # MMEngine caches loggers by experiment name (config name + time to the second):
+        # two runners built within one second would share one logger
+        cfg.experiment_name = f'console_test_verbose{verbose}_{id(cfg)}'
         runner = build_runner(cfg, verbose=verbose)
         assert isinstance(runner, _ConsoleTestRunner)
         consoles = [h for h in runner.logger.handlers if type(h) is logging.StreamHandler]
