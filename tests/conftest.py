@@ -29,3 +29,14 @@ def tiny_motion_data(tmp_path_factory) -> str:
     make_classification_dataset(root, num_classes=4, videos_per_class={'train': 4, 'val': 2},
                                 num_frames=16, size=(64, 64))
     return root
+
+
+@pytest.fixture(scope='module')
+def tiny_havid(tmp_path_factory) -> str:
+    """Dual-hand layout, 3 lh / 4 rh classes; lh: 6 training clips, rh: 4 (4-frame .avi)."""
+    from mmaction_ext.synthetic.havid import make_havid_dataset
+    root = str(tmp_path_factory.mktemp('havid'))
+    make_havid_dataset(root, 'dual_hand', dict(lh=3, rh=4),
+                       {'train': {'lh': 2, 'rh': 1}, 'val': {'lh': 1, 'rh': 1}},
+                       num_frames=4, size=(64, 64), ext='.avi')
+    return root

@@ -12,20 +12,11 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from mmaction_ext.synthetic.havid import make_havid_dataset
-
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_CLASSES = dict(lh=3, rh=4)
 
 
-@pytest.fixture(scope='module')
-def tiny_havid(tmp_path_factory) -> str:
-    """lh: 6 training clips, rh: 4 (batch 2: 3 + 2 batches per epoch)."""
-    root = str(tmp_path_factory.mktemp('havid'))
-    make_havid_dataset(root, 'dual_hand', NUM_CLASSES,
-                       {'train': {'lh': 2, 'rh': 1}, 'val': {'lh': 1, 'rh': 1}},
-                       num_frames=4, size=(64, 64), ext='.avi')
-    return root
+# tiny_havid (lh: 6 training clips, rh: 4; batch 2: 3 + 2 batches per epoch): conftest.py
 
 
 def tiny_config(data_root: str, work_dir: str, max_epochs: int = 2, **extra) -> dict:

@@ -24,7 +24,6 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from mmaction_ext.engine import hand_batch_sampler as hbs
-from mmaction_ext.synthetic.havid import make_havid_dataset
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPE = 'rand-m7-n4-mstd0.5-inc1'
@@ -110,14 +109,7 @@ def test_magnitudes_follow_the_recipe_string():
 
 # ---- repeated augmentation with the alternating hand sampler ----
 
-@pytest.fixture(scope='module')
-def tiny_havid(tmp_path_factory) -> str:
-    """lh: 6 training clips, rh: 4."""
-    root = str(tmp_path_factory.mktemp('havid'))
-    make_havid_dataset(root, 'dual_hand', NUM_CLASSES,
-                       {'train': {'lh': 2, 'rh': 1}, 'val': {'lh': 1, 'rh': 1}},
-                       num_frames=4, size=(64, 64), ext='.avi')
-    return root
+# (the tiny_havid fixture, lh 6 clips and rh 4, is in conftest.py)
 
 
 def _loader_cfg(root, num_repeats, batch_size=2):
