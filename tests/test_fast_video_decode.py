@@ -30,7 +30,9 @@ def videos(tmp_path_factory):
     frames = _frames(48, 144, 256)
     return dict(gop4=write_video(str(root / 'gop4.mp4'), frames, gop=4),
                 gop250=write_video(str(root / 'gop250.mp4'), frames, gop=250),
-                avi=write_video(str(root / 'kth.avi'), frames[:, :120, :160]))
+                avi=write_video(str(root / 'kth.avi'), frames[:, :120, :160]),
+                xvid=write_video(str(root / 'kth_xvid.avi'), frames[:, :120, :160],
+                                 codec='xvid'))
 
 
 def _run(init: str, decode: list[dict], path: str, seed: int = 0) -> dict:
@@ -50,12 +52,13 @@ def _pair(path: str, scale: tuple, seed: int = 0) -> tuple[dict, dict]:
     return stock, ours
 
 
-@pytest.mark.parametrize('name', ['gop4', 'gop250'])
+@pytest.mark.parametrize('name', ['gop4', 'gop250', 'avi', 'xvid'])
 @pytest.mark.parametrize('seed', [0, 1])
 def test_downscaled_decode_matches_stock(videos, name, seed):
     stock, ours = _pair(videos[name], (-1, 72), seed)
     assert ours['total_frames'] == stock['total_frames'] == 48
     np.testing.assert_array_equal(ours['frame_inds'], stock['frame_inds'])
+    assert ours['original_shape'] == stock['original_shape']
     for key in ('original_shape', 'img_shape', 'crop_bbox'):
         assert tuple(ours[key]) == tuple(stock[key]), key
     np.testing.assert_allclose(ours['scale_factor'], stock['scale_factor'])
@@ -100,6 +103,32 @@ def test_truncated_avi_matches_safe_decord_init(videos, tmp_path):
     np.testing.assert_array_equal(np.stack(ours['imgs']), np.stack(stock['imgs']))
 
 
+@pytest.mark.parametrize('name', ['avi', 'xvid'])
+def test_avi_cut_anywhere_gives_decords_frames_or_its_error(videos, name, tmp_path):
+    """A file cut inside a frame: the half-present frame is concealed differently by
+    PyAV and decord, so a corrupt packet sends the clip back to decord (tested at 12 cuts)."""
+    from mmaction.datasets.transforms import DecordDecode
+
+    from mmaction_ext.datasets import FastVideoDecode, FastVideoInit, SafeDecordInit
+    data = open(videos[name], 'rb').read()
+    for k, frac in enumerate(np.linspace(0.3, 0.97, 12)):
+        cut = tmp_path / f'cut{k}.avi'
+        cut.write_bytes(data[:int(len(data) * frac)])
+        outputs = []
+        for init, decode in ((FastVideoInit(), FastVideoDecode(scale=(160, 120))),
+                             (SafeDecordInit(), DecordDecode())):
+            results = init(dict(filename=str(cut)))
+            results['frame_inds'] = np.arange(results['total_frames'])
+            try:
+                outputs.append(np.stack(decode(results)['imgs']))
+            except Exception:  # noqa: BLE001  both must fail alike
+                outputs.append(None)
+        ours, stock = outputs
+        assert (ours is None) == (stock is None), (frac, ours is None)
+        if ours is not None:
+            np.testing.assert_array_equal(ours, stock, err_msg=f'cut at {frac:.2f}')
+
+
 def test_clip_longer_than_video_wraps_like_stock(videos):
     """16x4 on 48 frames: SampleFrames wraps indices round (unsorted, repeated)."""
     import decord
@@ -128,15 +157,25 @@ def test_damaged_video_error_names_the_file(videos, tmp_path):
         FastVideoDecode(scale=(-1, 72))(results)
 
 
-def test_avi_never_goes_through_pyav(videos, monkeypatch):
-    """AVI (KTH): FastVideoInit gives a decord reader and FastVideoDecode keeps it, so the
-    pipeline is the stock one (PyAV's reopen made KTH-size clips 0.74x stock)."""
-    import av
+@pytest.mark.parametrize('name', ['avi', 'xvid'])
+def test_avi_is_decoded_by_pyav_bit_identical_to_decord(videos, name, monkeypatch):
+    """KTH-size AVIs (MJPEG: intra-only, unsampled packets skipped; XVID: inter frames)
+    go through PyAV, not decord, and give decord's frames exactly, wrapped indices too."""
+    import decord
+
+    from mmaction_ext.datasets import FastVideoDecode, FastVideoInit
+    inds = np.array([40, 44, 0, 4, 8, 0, 40, 47])
+    ref = decord.VideoReader(videos[name], num_threads=1).get_batch(inds).asnumpy()
+    stock, _ = _pair(videos[name], (-1, 256))
 
     def refuse(*args, **kwargs):
-        raise AssertionError('PyAV opened an AVI')
-    monkeypatch.setattr(av, 'open', refuse)
-    stock = _run('SafeDecordInit', [dict(type='DecordDecode'),
-                                    dict(type='Resize', scale=(-1, 64))], videos['avi'])
-    ours = _run('FastVideoInit', [dict(type='FastVideoDecode', scale=(-1, 64))], videos['avi'])
-    np.testing.assert_array_equal(np.stack(ours['imgs']), np.stack(stock['imgs']))
+        raise AssertionError('decord decoded the clip')
+    monkeypatch.setattr('mmaction.datasets.transforms.DecordDecode.transform', refuse)
+    results = FastVideoInit()(dict(filename=videos[name]))
+    results['frame_inds'] = inds
+    ours = FastVideoDecode(scale=(160, 120), keep_ratio=False)(results)
+    np.testing.assert_array_equal(np.stack(ours['imgs']), ref)
+    assert ours['video_reader'] is None  # decord's reader released, like DecordDecode does
+    upscaled = _run('FastVideoInit', [dict(type='FastVideoDecode', scale=(-1, 256))],
+                    videos[name])
+    np.testing.assert_array_equal(np.stack(upscaled['imgs']), np.stack(stock['imgs']))

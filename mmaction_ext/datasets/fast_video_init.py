@@ -8,7 +8,8 @@ from mmaction.registry import TRANSFORMS
 from .safe_decord_init import SafeDecordInit
 
 # Containers whose frame count PyAV reads from an index (equal to decord's count). AVI
-# headers can lie (KTH's truncated files), and KTH-size AVIs gain nothing: decord reads them.
+# headers can lie (KTH's truncated files): decord counts their frames, FastVideoDecode
+# then decodes them with PyAV.
 FAST_SUFFIXES = ('.mp4', '.m4v', '.mov', '.mkv', '.webm')
 
 
@@ -19,8 +20,8 @@ class FastVideoInit(SafeDecordInit):
     Local ``.mp4``/``.mov``/``.mkv``/``.webm`` files are opened by path with PyAV (the
     stock transform reads the whole file into memory first); ``video_reader`` is then
     a PyAV container that ``FastVideoDecode`` decodes from. Anything else (AVI, remote
-    storage, a file PyAV cannot index) takes ``SafeDecordInit``'s decord path, which
-    ``FastVideoDecode`` handles the stock way.
+    storage, a file PyAV cannot index) takes ``SafeDecordInit``'s decord path, whose
+    frame count rules; ``FastVideoDecode`` reopens such a local file with PyAV.
 
     Args:
         io_backend, num_threads, **kwargs: as ``DecordInit``.
