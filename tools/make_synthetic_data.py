@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmaction_ext.synthetic import make_classification_dataset  # noqa: E402
-from mmaction_ext.synthetic.havid import make_havid_dataset  # noqa: E402
+from mmaction_ext.synthetic.havid import is_current, make_havid_dataset  # noqa: E402
 from mmaction_ext.synthetic.long_video import make_long_havid_video  # noqa: E402
 
 
@@ -39,7 +39,10 @@ def main() -> None:
                     metavar=('LH', 'RH'), help='training clips per class of each hand')
     hv.add_argument('--val-per-class', type=int, nargs=2, default=[40, 30], metavar=('LH', 'RH'),
                     help='held-out clips per class (120 per hand: one clip < 1 point)')
-    hv.add_argument('--frames', type=int, default=8)
+    hv.add_argument('--frames', type=int, default=24,
+                    help='frames per clip (the demo model reads 8, from a random start)')
+    hv.add_argument('--reuse', action='store_true',
+                    help='keep data this generator version already wrote with these options')
     hv.add_argument('--size', type=int, nargs=2, default=[64, 128], metavar=('H', 'W'),
                     help='frame height and width (each hand gets one half of the width)')
     hv.add_argument('--ext', default='.mp4', choices=['.avi', '.mp4'])
@@ -63,9 +66,15 @@ def main() -> None:
     if args.kind == 'havid':
         per_class = {'train': dict(zip(('lh', 'rh'), args.train_per_class)),
                      'val': dict(zip(('lh', 'rh'), args.val_per_class))}
-        lists = make_havid_dataset(
-            args.root, args.layout, {'lh': args.lh_classes, 'rh': args.rh_classes}, per_class,
-            args.frames, tuple(args.size), args.ext, args.view, seed=args.seed)
+        recipe = dict(layout=args.layout,
+                      num_classes={'lh': args.lh_classes, 'rh': args.rh_classes},
+                      per_class=per_class, num_frames=args.frames, size=tuple(args.size),
+                      ext=args.ext, view=args.view, level='pt', seed=args.seed)
+        lists = args.reuse and is_current(args.root, **recipe)
+        if lists:
+            print(f'{args.root}: written earlier by this generator with these options, kept')
+        else:
+            lists = make_havid_dataset(args.root, **recipe)
         for hand, splits in lists.items():
             for split, path in splits.items():
                 print(f'{hand} {split}: {path}')

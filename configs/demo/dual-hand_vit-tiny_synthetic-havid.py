@@ -2,7 +2,8 @@
 # A tiny ViT with a left-hand and a right-hand head; training switches hand every
 # `switch_every` batches; val/test score each hand's clips with its own head.
 # Data: `python tools/make_synthetic_data.py havid data/synthetic_havid`
-# (8-frame 64x128 H.264 clips; the left half moves as the left-hand label says, the right
+# (24-frame 64x128 H.264 clips, of which SampleFrames reads 8 from a random start; the
+# left half moves as the left-hand label says, the right
 # half as the right-hand label says; 3 left-hand and 4 right-hand classes, lists of
 # different sizes; 40 left-hand and 30 right-hand held-out clips per class).
 _base_ = '../_base_/ext_runtime.py'

@@ -11,15 +11,23 @@ different counts, as in the real data.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 
 import numpy as np
 
+from mmaction_ext.engine.atomic_local_backend import atomic_write_bytes
+
 from .motion import motion_for_label
 from .video_io import write_video
 
 HANDS = ('lh', 'rh')
+# Bumped whenever the same arguments would render different clips: data written by an
+# older generator is then regenerated (``make_synthetic_data.py havid --reuse``).
+# 2: random start offset per clip (no class cue in the block grid's position).
+GENERATOR_VERSION = 2
+STAMP_FILE = 'synthetic_havid.json'
 
 
 def _hand_regions(height: int, width: int) -> dict[str, tuple[int, int, int, int]]:
@@ -34,6 +42,10 @@ def render_sliding_texture(labels: list[tuple[tuple[int, int, int, int], int]],
     """Render ``(T, H, W, 3)`` uint8 frames; each ``(region, motion)`` slides its texture.
 
     The texture moves ``speed`` pixels per frame in ``motion_for_label``'s direction.
+    Each region starts at a random offset within one block, sub-pixel part included: a
+    fixed start would tie the block grid's position and the rounding pattern of the
+    sub-pixel steps to the class, a cue that trimmed clips share and that 8 frames cut
+    from the middle of a long slide (``havid-long``) do not.
     """
     frames = np.zeros((num_frames, height, width, 3), dtype=np.int16)
     for (x0, y0, x1, y1), motion in labels:
@@ -44,12 +56,13 @@ def render_sliding_texture(labels: list[tuple[tuple[int, int, int, int], int]],
         pad_x, pad_y = int(abs(vx) * num_frames) + 1, int(abs(vy) * num_frames) + 1
         # sparse bright blocks on a dark ground: every edge has the same contrast sign,
         # so a single tubelet's linear embedding already sees which way it moves
-        cells = ((h + pad_y) // block + 2, (w + pad_x) // block + 2, 1)
+        cells = ((h + pad_y) // block + 3, (w + pad_x) // block + 3, 1)
         grid = (rng.random(cells) < density) * rng.uniform(150, 255, size=3) + \
             rng.uniform(0, 60, size=3)
         canvas = np.kron(grid, np.ones((block, block, 1)))
         # a window at offset o0 - v*t over the canvas shows the texture moving by +v
         sx, sy = (pad_x if vx >= 0 else 0), (pad_y if vy >= 0 else 0)
+        sx, sy = sx + rng.uniform(0, block), sy + rng.uniform(0, block)
         for t in range(num_frames):
             ox, oy = int(round(sx - vx * t)), int(round(sy - vy * t))
             frames[t, y0:y1, x0:x1] = canvas[oy:oy + h, ox:ox + w]
@@ -103,7 +116,7 @@ def _write_list(path: str, lines: list[str]) -> str:
 def make_havid_dataset(root: str, layout: str = 'dual_hand',
                        num_classes: dict[str, int] | None = None,
                        per_class: dict[str, dict[str, int]] | None = None,
-                       num_frames: int = 8, size: tuple[int, int] = (64, 128),
+                       num_frames: int = 24, size: tuple[int, int] = (64, 128),
                        ext: str = '.mp4', view: int = 0, level: str = 'pt',
                        seed: int = 0) -> dict[str, dict[str, str]]:
     """Write a synthetic dual-hand dataset under ``root``.
@@ -121,12 +134,14 @@ def make_havid_dataset(root: str, layout: str = 'dual_hand',
         per_class: clips per class, ``{split: {hand: count}}``; defaults give the two
             hands different list lengths.
         num_frames, size: clip length and ``(height, width)``; the width is split in two
-            (the default 64x128 gives each hand a 64x64 region; 8 frames keep every
-            square inside its region, so no bounce reverses a motion).
+            (the default 64x128 gives each hand a 64x64 region). Clips longer than the
+            model's window (24 frames for the demo's 8) let ``SampleFrames`` draw a
+            different stretch of the slide each epoch.
         ext: ``.mp4`` (H.264, like HA-ViD) or ``.avi``.
 
     Returns:
-        ``{hand: {split: list_file}}``.
+        ``{hand: {split: list_file}}``. The arguments and :data:`GENERATOR_VERSION` are
+        recorded in ``root/synthetic_havid.json`` (see :func:`is_current`).
     """
     if layout not in ('dual_hand', 'authors'):
         raise ValueError(f"layout must be 'dual_hand' or 'authors', got {layout!r}")
@@ -134,6 +149,9 @@ def make_havid_dataset(root: str, layout: str = 'dual_hand',
     per_class = per_class or {'train': {'lh': 80, 'rh': 64}, 'val': {'lh': 40, 'rh': 30}}
     if size[1] % 2:
         raise ValueError(f'width {size[1]} must be even (two hand halves, H.264)')
+    stamp_path = os.path.join(root, STAMP_FILE)
+    if os.path.exists(stamp_path):  # a run cut short must not look complete
+        os.remove(stamp_path)
     lists: dict[str, dict[str, str]] = {hand: {} for hand in HANDS}
     for hand_index, hand in enumerate(HANDS):
         for split_index, (split, counts) in enumerate(per_class.items()):
@@ -150,4 +168,30 @@ def make_havid_dataset(root: str, layout: str = 'dual_hand',
             lines = _write_hand_split(video_dir, prefix, hand, num_classes, counts[hand],
                                       num_frames, size, ext, rng)
             lists[hand][split] = _write_list(list_path, lines)
+    stamp = dict(version=GENERATOR_VERSION, lists=lists, **_recipe(
+        layout, num_classes, per_class, num_frames, size, ext, view, level, seed))
+    atomic_write_bytes(json.dumps(stamp, indent=1).encode(), stamp_path)
     return lists
+
+
+def _recipe(layout, num_classes, per_class, num_frames, size, ext, view, level, seed):
+    return dict(layout=layout, num_classes=num_classes, per_class=per_class,
+                num_frames=num_frames, size=list(size), ext=ext, view=view, level=level,
+                seed=seed)
+
+
+def is_current(root: str, **kwargs) -> dict[str, dict[str, str]] | None:
+    """The lists of a dataset this generator version wrote under ``root`` with these
+    arguments (as :func:`make_havid_dataset`'s, defaults filled in), else ``None``."""
+    try:
+        with open(os.path.join(root, STAMP_FILE)) as f:
+            stamp = json.load(f)
+    except (OSError, ValueError):
+        return None
+    wanted = _recipe(**kwargs)
+    lists = stamp.get('lists') or {}
+    if stamp.get('version') != GENERATOR_VERSION or any(
+            stamp.get(k) != json.loads(json.dumps(v)) for k, v in wanted.items()):
+        return None
+    paths = [p for splits in lists.values() for p in splits.values()]
+    return lists if paths and all(os.path.isfile(p) for p in paths) else None
