@@ -21,7 +21,8 @@ class SequentialFrames:
 
     A damaged tail (the reader counts N frames, but decoding fails from frame k on) ends
     the video at frame k: :attr:`num_frames` becomes k, :attr:`declared_frames` keeps
-    N, and the frames before k are all delivered.
+    N, and the frames before k are all delivered (from the failed chunk on, by one
+    single-threaded PyAV decoder: the same k on every run, the same pixels as decord).
 
     Args:
         path: local video file.
@@ -57,30 +58,53 @@ class SequentialFrames:
             try:
                 frames = self._reader.get_batch(list(range(start, stop))).asnumpy()
             except Exception as err:  # noqa: BLE001  decord's DECORDError is not exported
-                frames = self._salvage(start, stop, err)
-                if len(frames):
-                    yield start, frames
+                yield from self._salvage(start, err)
                 return
             yield start, frames
             start = stop
 
-    def _salvage(self, start: int, stop: int, err: Exception) -> np.ndarray:
-        """Decode ``start..stop`` frame by frame after a failed chunk; end at the first bad one."""
-        import decord
-        good = []
-        for index in range(start, stop):
-            try:  # a fresh reader: decord's state after a decode error is not reliable
-                reader = decord.VideoReader(self.path, num_threads=1)
-                good.append(reader.get_batch([index]).asnumpy()[0])
-            except Exception:  # noqa: BLE001
-                break
-        self.num_frames = start + len(good)
+    def _salvage(self, start: int, err: Exception) -> Iterator[tuple[int, np.ndarray]]:
+        """Frames ``start..`` up to the first undecodable packet, decoded without threads.
+
+        decord's reader decodes in a background thread that reads ahead: near damaged data
+        it may fail on a good frame, depending on timing (a loaded machine lost 1-8 of a
+        test video's last good frames). One single-threaded PyAV decoder, front to back,
+        stops at the same frame on every run; its RGB frames are decord's, bit for bit.
+        """
+        import av
+        from av.video.reformatter import VideoReformatter
+        self._reader = None  # release decord's threads
+        index, chunk = 0, []
+        try:
+            with av.open(self.path) as container:
+                stream = container.streams.video[0]
+                stream.codec_context.thread_count = 1
+                reformatter = VideoReformatter()
+                for packet in container.demux(stream):
+                    if packet.is_corrupt:
+                        break
+                    for frame in stream.codec_context.decode(packet):
+                        if index >= start:
+                            chunk.append(reformatter.reformat(frame, format='rgb24',
+                                                              threads=1).to_ndarray())
+                        index += 1
+                        if len(chunk) == self.chunk:
+                            yield index - len(chunk), np.stack(chunk)
+                            chunk = []
+                    if index >= self.declared_frames:
+                        break
+        except av.FFmpegError:
+            pass  # the first undecodable packet ends the video
+        if chunk:
+            yield index - len(chunk), np.stack(chunk)
+        self.num_frames = min(index, self.declared_frames)
+        if self.num_frames >= self.declared_frames:
+            return
         self.error = (f'{self.path}: frames {self.num_frames}-{self.declared_frames - 1} of '
                       f'{self.declared_frames} cannot be decoded ({_first_line(err)}); '
                       f'the timeline covers frames 0-{self.num_frames - 1}')
         if self.num_frames == 0:
             raise VideoDecodeError(f'{self.path}: no frame can be decoded ({_first_line(err)})')
-        return np.stack(good) if good else np.zeros((0,), np.uint8)
 
 
 def _first_line(err: Exception) -> str:
