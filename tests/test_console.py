@@ -137,3 +137,51 @@ def test_build_runner_keeps_the_configs_runner_type(tmp_path, monkeypatch):
         assert consoles and all(any(isinstance(f, ConsoleFilter) for f in h.filters)
                                 != verbose for h in consoles)
         assert sum(isinstance(h, ConsoleProgressHook) for h in runner.hooks) == 1
+
+
+class _Runner:
+    """The attributes ConsoleProgressHook reads from an epoch-based run."""
+
+    def __init__(self, max_epochs: int, iters_per_epoch: int, logger) -> None:
+        from mmengine.logging import MessageHub
+        from mmengine.runner import EpochBasedTrainLoop
+        self.train_loop = object.__new__(EpochBasedTrainLoop)
+        self.train_loop._max_epochs = max_epochs
+        self.train_loop.dataloader = range(iters_per_epoch)
+        self.message_hub = MessageHub.get_instance(f'console_hook_{max_epochs}')
+        self.logger, self.work_dir, self.epoch, self.iter = logger, '.', 0, 0
+
+
+def _epoch_lines(max_epochs: int, losses_per_epoch=lambda e: [float(e)] * 3) -> list[str]:
+    from mmaction_ext.engine import ConsoleProgressHook
+    logger = logging.getLogger(f'console_hook_test_{max_epochs}')
+    records = []
+    logger.addHandler(type('H', (logging.Handler,), {'emit': lambda s, r: records.append(r)})())
+    logger.setLevel(logging.INFO)
+    runner, hook = _Runner(max_epochs, 3, logger), ConsoleProgressHook(max_lines=20)
+    hook.before_train(runner)
+    for epoch in range(max_epochs):
+        runner.epoch = epoch
+        hook.before_train_epoch(runner)
+        for loss in losses_per_epoch(epoch):
+            runner.iter += 1
+            runner.message_hub.update_scalar('train/loss', loss)
+        hook.after_train_epoch(runner)
+    return [r.getMessage() for r in records if r.getMessage().startswith('epoch')]
+
+
+def test_epoch_lines_fit_a_screen_and_average_the_loss_since_the_last_line():
+    # up to 20 epochs: every epoch, as before
+    assert [line.split()[1] for line in _epoch_lines(20)] == [f'{e}/20' for e in
+                                                                range(1, 21)]
+    # 30 epochs: every 2nd; the loss is the mean over the two epochs since the last line
+    lines = _epoch_lines(30)
+    assert [line.split()[1] for line in lines] == [f'{e}/30' for e in range(2, 31, 2)]
+    assert lines[0].split()[3] == '0.5000' and lines[-1].split()[3] == '28.5000'
+    assert all('s/epoch' in line for line in lines)
+    # 46 epochs: every 3rd and the last (no line dropped at the end)
+    lines = _epoch_lines(46)
+    assert [line.split()[1] for line in lines] == [f'{e}/46' for e in
+                                                   list(range(3, 46, 3)) + [46]]
+    assert lines[-1].split()[3] == '45.0000'  # the last line covers epoch 46 alone
+    assert len(lines) <= 20

@@ -27,7 +27,7 @@ fi
 # Written once; regenerated when this generator version would write different clips.
 echo "[demo] synthetic dual-hand clips in $data (written on first use: about 20 s)"
 "$py" tools/make_synthetic_data.py havid "$data" --reuse > /dev/null
-echo "[demo] training $config (CPU: about two minutes)"
+echo "[demo] training $config (CPU: about three minutes)"
 "$py" tools/train.py "$config" --work-dir "$work" "$@" \
     ${data_opts[@]+--cfg-options "${data_opts[@]}"}
 # HA-ViD's layout has no test list (val doubles as test), so test the last checkpoint:

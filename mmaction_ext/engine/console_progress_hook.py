@@ -46,21 +46,28 @@ def _short_metrics(metrics: dict[str, Any], top1_only: bool = True) -> str:
 class ConsoleProgressHook(Hook):
     """Report training and testing on the (quiet) console.
 
-    Training: one line per epoch (iterations, loss averaged over the epoch, learning
-    rate, time, ETA) or, for iteration-based loops, every tenth of the run; the top-1
-    metrics after each validation; at the end the last and best checkpoints, the log
-    file and the scalars folder. Testing: the result table (or the top-1 metrics when
-    the metric logs no table), then the log, predictions and plots written. Every line
-    also goes to the log file. ``tools/train.py``/``test.py`` register it (priority
-    ``VERY_LOW``, after the checkpoint and logger hooks).
+    Training: one line per epoch (loss averaged since the previous line, learning rate,
+    training time per epoch, ETA) for up to ``max_lines`` epochs, else every k-th epoch
+    and the last, so that a long schedule still fits a screen; for iteration-based loops
+    every tenth of the run. The top-1 metrics after each validation; at the end the last
+    and best checkpoints, the log file and the scalars folder. Testing: the result table
+    (or the top-1 metrics when the metric logs no table), then the log, predictions and
+    plots written. Every line also goes to the log file. ``tools/train.py``/``test.py``
+    register it (priority ``VERY_LOW``, after the checkpoint and logger hooks).
     """
 
     priority = 'VERY_LOW'
 
-    def __init__(self) -> None:
+    def __init__(self, max_lines: int = 20) -> None:
+        if max_lines < 1:
+            raise ValueError(f'max_lines must be at least 1, got {max_lines}')
+        self.max_lines = max_lines
         self._run_start = time.time()
-        self._epoch_start = self._train_start = time.time()
-        self._epoch_first_iter = 0
+        self._line_start = self._train_start = time.time()
+        self._line_first_iter = 0
+        self._line_first_epoch = 0
+        self._epoch_start = time.time()
+        self._epoch_seconds = 0.0  # training time (validation excluded) since the last line
         self._tables_before = 0
 
     def before_run(self, runner) -> None:
@@ -74,12 +81,19 @@ class ConsoleProgressHook(Hook):
             plan = (f'{loop.max_epochs} epochs x {len(loop.dataloader)} iterations')
         else:
             plan = f'{loop.max_iters} iterations'
+        self._line_start = self._train_start
+        self._line_first_iter, self._line_first_epoch = runner.iter, runner.epoch
+        self._epoch_seconds = 0.0
         start = f', resuming at iteration {runner.iter}' if runner.iter else ''
         console_info(f'train: {plan}{start}; work dir {_rel(runner.work_dir)}', runner.logger)
 
     def before_train_epoch(self, runner) -> None:
         self._epoch_start = time.time()
-        self._epoch_first_iter = runner.iter
+
+    def epoch_line_interval(self, max_epochs: int) -> int:
+        """Epochs per console line: 1 up to ``max_lines`` epochs, else the smallest k
+        that keeps the lines within ``max_lines``."""
+        return max(1, -(-max_epochs // self.max_lines))
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         loop = runner.train_loop
@@ -92,24 +106,37 @@ class ConsoleProgressHook(Hook):
 
     def after_train_epoch(self, runner) -> None:
         loop = runner.train_loop
-        if isinstance(loop, EpochBasedTrainLoop):
-            width = len(str(loop.max_epochs))
-            self._train_line(runner, f'epoch {runner.epoch + 1:>{width}}/{loop.max_epochs}',
-                             runner.iter - self._epoch_first_iter,
-                             (runner.epoch + 1) / loop.max_epochs)
+        if not isinstance(loop, EpochBasedTrainLoop):
+            return
+        epoch = runner.epoch + 1  # MMEngine counts the finished epoch after this hook
+        self._epoch_seconds += time.time() - self._epoch_start
+        if epoch % self.epoch_line_interval(loop.max_epochs) and epoch != loop.max_epochs:
+            return
+        width = len(str(loop.max_epochs))
+        self._train_line(runner, f'epoch {epoch:>{width}}/{loop.max_epochs}',
+                         runner.iter - self._line_first_iter, epoch / loop.max_epochs,
+                         unit=('epoch', epoch - self._line_first_epoch))
 
-    def _train_line(self, runner, where: str, window: int, done: float) -> None:
+    def _train_line(self, runner, where: str, window: int, done: float,
+                    unit: tuple[str, int] | None = None) -> None:
         hub = runner.message_hub
         parts = [where]
         if 'train/loss' in hub.log_scalars and window > 0:
             parts.append(f'loss {hub.get_scalar("train/loss").mean(window):.4f}')
         if 'train/lr' in hub.log_scalars:
             parts.append(f'lr {hub.get_scalar("train/lr").current():.2e}')
-        elapsed = time.time() - self._train_start
-        parts.append(f'{time.time() - self._epoch_start:.1f} s')
+        now = time.time()
+        if unit is None:
+            parts.append(f'{now - self._line_start:.1f} s')
+        else:
+            parts.append(f'{self._epoch_seconds / max(unit[1], 1):.1f} s/{unit[0]}')
+            self._epoch_seconds = 0.0
+        elapsed = now - self._train_start
         if 0 < done < 1:
             parts.append(f'eta {elapsed * (1 - done) / done:.0f} s')
         console_info('  '.join(parts), runner.logger)
+        self._line_start, self._line_first_iter = now, runner.iter
+        self._line_first_epoch = runner.epoch + 1 if unit else runner.epoch
 
     def after_val_epoch(self, runner, metrics: dict[str, float] | None = None) -> None:
         if metrics:
