@@ -152,7 +152,8 @@ class _Runner:
         self.logger, self.work_dir, self.epoch, self.iter = logger, '.', 0, 0
 
 
-def _epoch_lines(max_epochs: int, losses_per_epoch=lambda e: [float(e)] * 3) -> list[str]:
+def _epoch_lines(max_epochs: int) -> list[str]:
+    """Console lines of a run whose epoch e logs the loss e three times."""
     from mmaction_ext.engine import ConsoleProgressHook
     logger = logging.getLogger(f'console_hook_test_{max_epochs}')
     records = []
@@ -163,9 +164,9 @@ def _epoch_lines(max_epochs: int, losses_per_epoch=lambda e: [float(e)] * 3) -> 
     for epoch in range(max_epochs):
         runner.epoch = epoch
         hook.before_train_epoch(runner)
-        for loss in losses_per_epoch(epoch):
+        for _ in range(3):
             runner.iter += 1
-            runner.message_hub.update_scalar('train/loss', loss)
+            runner.message_hub.update_scalar('train/loss', float(epoch))
         hook.after_train_epoch(runner)
     return [r.getMessage() for r in records if r.getMessage().startswith('epoch')]
 
@@ -185,3 +186,10 @@ def test_epoch_lines_fit_a_screen_and_average_the_loss_since_the_last_line():
                                                    list(range(3, 46, 3)) + [46]]
     assert lines[-1].split()[3] == '45.0000'  # the last line covers epoch 46 alone
     assert len(lines) <= 20
+
+
+@pytest.mark.parametrize('bad', [0, -3, 2.5, '20', True])
+def test_max_lines_must_be_a_positive_int(bad):
+    from mmaction_ext.engine import ConsoleProgressHook
+    with pytest.raises(ValueError, match=f'max_lines must be an int >= 1, got {bad!r}'):
+        ConsoleProgressHook(max_lines=bad)

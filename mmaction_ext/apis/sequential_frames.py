@@ -70,6 +70,8 @@ class SequentialFrames:
         it may fail on a good frame, depending on timing (a loaded machine lost 1-8 of a
         test video's last good frames). One single-threaded PyAV decoder, front to back,
         stops at the same frame on every run; its RGB frames are decord's, bit for bit.
+        It decodes from frame 0 (frames before ``start`` are not converted): a damaged
+        file is rare, and counting from the first frame needs no timestamp arithmetic.
         """
         import av
         from av.video.reformatter import VideoReformatter
@@ -84,7 +86,7 @@ class SequentialFrames:
                     if packet.is_corrupt:
                         break
                     for frame in stream.codec_context.decode(packet):
-                        if index >= start:
+                        if start <= index < self.declared_frames:
                             chunk.append(reformatter.reformat(frame, format='rgb24',
                                                               threads=1).to_ndarray())
                         index += 1

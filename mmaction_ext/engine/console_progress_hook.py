@@ -59,14 +59,15 @@ class ConsoleProgressHook(Hook):
     priority = 'VERY_LOW'
 
     def __init__(self, max_lines: int = 20) -> None:
-        if max_lines < 1:
-            raise ValueError(f'max_lines must be at least 1, got {max_lines}')
+        if not isinstance(max_lines, int) or isinstance(max_lines, bool) or max_lines < 1:
+            raise ValueError(f'ConsoleProgressHook: max_lines must be an int >= 1, '
+                             f'got {max_lines!r}')
         self.max_lines = max_lines
         self._run_start = time.time()
         self._line_start = self._train_start = time.time()
         self._line_first_iter = 0
-        self._line_first_epoch = 0
         self._epoch_start = time.time()
+        self._epochs_since_line = 0
         self._epoch_seconds = 0.0  # training time (validation excluded) since the last line
         self._tables_before = 0
 
@@ -82,8 +83,8 @@ class ConsoleProgressHook(Hook):
         else:
             plan = f'{loop.max_iters} iterations'
         self._line_start = self._train_start
-        self._line_first_iter, self._line_first_epoch = runner.iter, runner.epoch
-        self._epoch_seconds = 0.0
+        self._line_first_iter = runner.iter
+        self._epochs_since_line, self._epoch_seconds = 0, 0.0
         start = f', resuming at iteration {runner.iter}' if runner.iter else ''
         console_info(f'train: {plan}{start}; work dir {_rel(runner.work_dir)}', runner.logger)
 
@@ -110,15 +111,16 @@ class ConsoleProgressHook(Hook):
             return
         epoch = runner.epoch + 1  # MMEngine counts the finished epoch after this hook
         self._epoch_seconds += time.time() - self._epoch_start
+        self._epochs_since_line += 1
         if epoch % self.epoch_line_interval(loop.max_epochs) and epoch != loop.max_epochs:
             return
         width = len(str(loop.max_epochs))
         self._train_line(runner, f'epoch {epoch:>{width}}/{loop.max_epochs}',
                          runner.iter - self._line_first_iter, epoch / loop.max_epochs,
-                         unit=('epoch', epoch - self._line_first_epoch))
+                         per_epoch=True)
 
     def _train_line(self, runner, where: str, window: int, done: float,
-                    unit: tuple[str, int] | None = None) -> None:
+                    per_epoch: bool = False) -> None:
         hub = runner.message_hub
         parts = [where]
         if 'train/loss' in hub.log_scalars and window > 0:
@@ -126,17 +128,16 @@ class ConsoleProgressHook(Hook):
         if 'train/lr' in hub.log_scalars:
             parts.append(f'lr {hub.get_scalar("train/lr").current():.2e}')
         now = time.time()
-        if unit is None:
-            parts.append(f'{now - self._line_start:.1f} s')
+        if per_epoch:
+            parts.append(f'{self._epoch_seconds / self._epochs_since_line:.1f} s/epoch')
+            self._epochs_since_line, self._epoch_seconds = 0, 0.0
         else:
-            parts.append(f'{self._epoch_seconds / max(unit[1], 1):.1f} s/{unit[0]}')
-            self._epoch_seconds = 0.0
+            parts.append(f'{now - self._line_start:.1f} s')
         elapsed = now - self._train_start
         if 0 < done < 1:
             parts.append(f'eta {elapsed * (1 - done) / done:.0f} s')
         console_info('  '.join(parts), runner.logger)
         self._line_start, self._line_first_iter = now, runner.iter
-        self._line_first_epoch = runner.epoch + 1 if unit else runner.epoch
 
     def after_val_epoch(self, runner, metrics: dict[str, float] | None = None) -> None:
         if metrics:
