@@ -19,19 +19,16 @@ import argparse
 import os
 import os.path as osp
 import statistics
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmaction.registry import HOOKS
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
 
-from mmaction.registry import HOOKS  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-from mmengine.hooks import Hook  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-import mmaction_ext  # noqa: E402,F401
-from mmaction_ext.synthetic.havid import make_havid_dataset  # noqa: E402
+import mmaction_ext  # noqa: F401
+from mmaction_ext.synthetic.havid import make_havid_dataset
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 NUM_CLASSES = dict(lh=3, rh=4)

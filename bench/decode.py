@@ -28,13 +28,11 @@ import os
 import os.path as osp
 import random
 import statistics
-import sys
 import time
 
 import numpy as np
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 DECODERS = {
     'decord': [dict(type='DecordInit'), dict(type='SampleFrames', clip_len=16,

@@ -17,13 +17,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import sys
 import time
 
 import torch
 import torch.distributed as dist
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _model(arch, frames: int, size: int, with_cp: bool, device: str):

@@ -19,8 +19,6 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 
 def _bytes(tensor: torch.Tensor) -> int:
     from torch.distributed.tensor import DTensor

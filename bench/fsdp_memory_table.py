@@ -22,13 +22,9 @@ for a small width.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from dataclasses import dataclass
 
 import torch
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 GIB = 2 ** 30
 STATE_BYTES = 4 + 4 + 8  # fp32 weight, fp32 grad, AdamW exp_avg + exp_avg_sq

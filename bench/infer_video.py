@@ -25,14 +25,12 @@ import json
 import os
 import os.path as osp
 import statistics
-import sys
 import tempfile
 import time
 
 import numpy as np
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 DEFAULT_CFG = osp.join(REPO, 'configs/demo/dual-hand_vit-tiny_synthetic-havid.py')
 

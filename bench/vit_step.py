@@ -61,7 +61,6 @@ class PeakSampler(threading.Thread):
 
 
 def build(config: str, arch: str, frames: int, size: int):
-    sys.path.insert(0, REPO)
     # isort: off
     import mmaction_ext  # noqa: F401  first: compat fixes precede mmaction.models
     from mmaction.models.backbones import VisionTransformer

@@ -6,8 +6,11 @@ from unittest import mock
 
 import pytest
 
+from mmaction_ext.datasets.samplers.hand_batch_sampler import (
+    AlternatingHandBatchSampler,
+    hand_schedule,
+)
 from mmaction_ext.engine import hand_batch_sampler as hbs
-from mmaction_ext.engine.hand_batch_sampler import AlternatingHandBatchSampler, hand_schedule
 
 
 class FakeDataset:

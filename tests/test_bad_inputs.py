@@ -15,7 +15,7 @@ from mmengine.registry import init_default_scope
 
 from mmaction_ext.datasets import KTHDataset
 from mmaction_ext.datasets.havid_dataset import HAViDDataset, HAViDListError
-from mmaction_ext.datasets.kth_meta import KTHFormatError
+from mmaction_ext.datasets.kth.kth_meta import KTHFormatError
 from mmaction_ext.datasets.unreadable_clips import UnreadableClipError
 from mmaction_ext.synthetic import render_clip, write_video
 

@@ -118,7 +118,7 @@ def test_build_runner_keeps_the_configs_runner_type(tmp_path, monkeypatch):
     from mmengine.runner import Runner
 
     from mmaction_ext.engine import ConsoleProgressHook
-    from mmaction_ext.utils.console import build_runner
+    from mmaction_ext.engine.runner.quiet_runner import build_runner
 
     @RUNNERS.register_module(name='_ConsoleTestRunner', force=True)
     class _ConsoleTestRunner(Runner):

@@ -13,7 +13,7 @@ import stat
 import pytest
 from mmengine.fileio import LocalBackend, get_file_backend
 
-from mmaction_ext.engine.atomic_local_backend import (
+from mmaction_ext.fileio.atomic_local_backend import (
     AtomicLocalBackend,
     atomic_write_bytes,
     needs_atomic_write,

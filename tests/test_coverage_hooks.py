@@ -11,12 +11,12 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 from reference_vit import RefViT
 
-from mmaction_ext.engine.checkpoint_coverage_hook import (
+from mmaction_ext.engine.hooks.checkpoint_coverage_hook import (
     CheckpointCoverageHook,
     PartialCheckpointError,
 )
-from mmaction_ext.engine.sample_coverage_hook import SampleCoverageHook, gathered_order
-from mmaction_ext.evaluation.coverage import MissingSamplesError, coverage_problems
+from mmaction_ext.engine.hooks.sample_coverage_hook import SampleCoverageHook, gathered_order
+from mmaction_ext.evaluation.functional.coverage import MissingSamplesError, coverage_problems
 
 TINY = dict(embed_dims=48, depth=2, num_heads=4)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -157,7 +157,7 @@ def test_fresh_head_still_named_after_original_checkpoint_hook_converted_first()
     """tools/test.py path: OriginalCheckpointHook converts, then the model loads native keys."""
     from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-    from mmaction_ext.engine.original_checkpoint_hook import OriginalCheckpointHook
+    from mmaction_ext.engine.hooks.original_checkpoint_hook import OriginalCheckpointHook
     torch.manual_seed(0)
     checkpoint = {'model': RefViT(num_classes=400).state_dict()}
     model = MODELS.build(dict(type='ViTRecognizer3D', backbone=backbone(),

@@ -14,8 +14,11 @@ from mmengine.fileio import get_file_backend
 from mmengine.hooks import CheckpointHook
 
 from mmaction_ext.checkpoint import CheckpointLoadError, safe_torch_load
-from mmaction_ext.engine.atomic_local_backend import AtomicLocalBackend
-from mmaction_ext.engine.safe_checkpoint_hook import SafeCheckpointHook, repair_last_checkpoint
+from mmaction_ext.engine.hooks.safe_checkpoint_hook import (
+    SafeCheckpointHook,
+    repair_last_checkpoint,
+)
+from mmaction_ext.fileio.atomic_local_backend import AtomicLocalBackend
 
 
 def test_plain_paths_use_the_atomic_backend(tmp_path):
@@ -28,7 +31,7 @@ def test_sigkill_during_write_leaves_old_or_new_file_never_half(tmp_path):
     torch.save({'v': torch.zeros(4)}, target)
     writer = textwrap.dedent(f'''
         import io, torch
-        from mmaction_ext.engine.atomic_local_backend import AtomicLocalBackend
+        from mmaction_ext.fileio.atomic_local_backend import AtomicLocalBackend
         buf = io.BytesIO()
         torch.save({{'v': torch.ones(40_000_000)}}, buf)   # 160 MB
         print('writing', flush=True)

@@ -6,7 +6,7 @@ import os
 import pytest
 from mmengine.config import Config
 
-from mmaction_ext.engine.data_root_runner import DataRootRunner, apply_data_path_overrides
+from mmaction_ext.engine.runner.data_root_runner import DataRootRunner, apply_data_path_overrides
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

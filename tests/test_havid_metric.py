@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmaction_ext.evaluation.hand_acc_metric import HandAccMetric, MissingSamplesError
+from mmaction_ext.evaluation.metrics.hand_acc_metric import HandAccMetric, MissingSamplesError
 
 
 def _results(seed: int = 0):

@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 from mmaction_ext.apis import WindowPipeline, frame_scores_from_windows, label_runs, moving_average
 from mmaction_ext.apis.sequential_frames import SequentialFrames
 from mmaction_ext.evaluation import TemporalSegmentationMetric
-from mmaction_ext.evaluation.segmentation_functional import edit_score, segmentation_scores
+from mmaction_ext.evaluation.functional.segmentation import edit_score, segmentation_scores
 from mmaction_ext.synthetic import write_video
 
 

@@ -10,7 +10,7 @@ import pytest
 from mmengine.registry import init_default_scope
 
 from mmaction_ext.datasets import KTHDataset
-from mmaction_ext.datasets.kth_meta import KTHFormatError
+from mmaction_ext.datasets.kth.kth_meta import KTHFormatError
 from mmaction_ext.synthetic.kth import make_kth_tree
 
 REAL_SEQUENCES = os.path.join(os.path.dirname(__file__), 'assets', 'kth', '00sequences.txt')

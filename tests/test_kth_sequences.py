@@ -6,14 +6,14 @@ import re
 
 import pytest
 
-from mmaction_ext.datasets.kth_meta import (
+from mmaction_ext.datasets.kth.kth_meta import (
     KTH_SPLITS,
     KTHFormatError,
     parse_kth_name,
     parse_persons,
     resolve_persons,
 )
-from mmaction_ext.datasets.kth_sequences import load_sequences_file, parse_sequences
+from mmaction_ext.datasets.kth.kth_sequences import load_sequences_file, parse_sequences
 
 # The real file distributed with KTH (a byte-for-byte copy).
 REAL = os.path.join(os.path.dirname(__file__), 'assets', 'kth', '00sequences.txt')

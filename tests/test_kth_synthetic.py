@@ -7,8 +7,8 @@ import os
 import decord
 import numpy as np
 
-from mmaction_ext.datasets.kth_meta import KTH_CLASSES, KTHVideo, parse_kth_name
-from mmaction_ext.datasets.kth_sequences import load_sequences_file
+from mmaction_ext.datasets.kth.kth_meta import KTH_CLASSES, KTHVideo, parse_kth_name
+from mmaction_ext.datasets.kth.kth_sequences import load_sequences_file
 from mmaction_ext.synthetic.kth import PLACEHOLDER, make_kth_tree, render_kth_clip
 
 

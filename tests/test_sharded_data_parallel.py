@@ -15,7 +15,7 @@ from reference_vit import RefViT
 from torch.distributed.tensor import DTensor
 
 from mmaction_ext.engine import ShardedDataParallel
-from mmaction_ext.engine.sharded_runner import ShardedRunner
+from mmaction_ext.engine.runner.sharded_runner import ShardedRunner
 
 
 @pytest.fixture(autouse=True)

@@ -22,8 +22,8 @@ from test_bad_inputs import _havid, _havid_root, _kth_list, _touch
 
 from mmaction_ext.checkpoint import CheckpointLoadError, safe_torch_load
 from mmaction_ext.datasets.havid_dataset import HAViDDataset, HAViDListError
-from mmaction_ext.datasets.kth_meta import KTHFormatError
-from mmaction_ext.engine.resume_guard_hook import (
+from mmaction_ext.datasets.kth.kth_meta import KTHFormatError
+from mmaction_ext.engine.hooks.resume_guard_hook import (
     START_ENV,
     NothingToResumeError,
     ResumeGuardHook,
@@ -251,7 +251,11 @@ def test_two_training_runs_in_one_work_dir(tmp_path):
 
     from mmengine.runner import BaseLoop
 
-    from mmaction_ext.engine.work_dir_lock_hook import LOCK_NAME, WorkDirInUseError, WorkDirLockHook
+    from mmaction_ext.engine.hooks.work_dir_lock_hook import (
+        LOCK_NAME,
+        WorkDirInUseError,
+        WorkDirLockHook,
+    )
     runner = types.SimpleNamespace(work_dir=str(tmp_path), logger=MMLogger.get_current_instance(),
                                    _train_loop=mock.Mock(spec=BaseLoop))
     other = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
@@ -290,7 +294,7 @@ def _training_runner(samples, batch_size=8, resume=True):
     (dict(batch_size=4), 'batch_size: 8 -> 4'),
 ])
 def test_resume_refuses_a_run_that_sees_other_data(change, message, monkeypatch):
-    from mmaction_ext.engine.resume_fingerprint_hook import (
+    from mmaction_ext.engine.hooks.resume_fingerprint_hook import (
         ALLOW_ENV,
         ResumeFingerprintHook,
         ResumeMismatchError,

@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
+from mmengine.config import Config, DictAction
 
-from mmengine.config import Config, DictAction  # noqa: E402
-
-import mmaction_ext  # noqa: E402,F401
-from mmaction_ext.evaluation.error_analysis import analyze  # noqa: E402
-from mmaction_ext.evaluation.safe_results import UnsafeResultsError, load_results  # noqa: E402
+import mmaction_ext  # noqa: F401
+from mmaction_ext.evaluation.error_analysis import analyze
+from mmaction_ext.evaluation.safe_results import UnsafeResultsError, load_results
 
 
 def dataset_infos(config: str, cfg_options: dict | None = None) -> tuple[list[dict], list]:

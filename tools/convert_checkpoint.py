@@ -21,21 +21,18 @@ import argparse
 import logging
 import os
 import os.path as osp
-import sys
 import tempfile
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
+import torch
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+from mmengine.registry import DefaultScope
 
-import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-from mmengine.logging import MMLogger  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
-
-import mmaction_ext  # noqa: E402
-from mmaction_ext.checkpoint import safe_torch_load  # noqa: E402
-from mmaction_ext.checkpoint.ema import select_weights  # noqa: E402
-from mmaction_ext.checkpoint.infer_arch import infer_model_cfg, with_clip_hint  # noqa: E402
-from mmaction_ext.checkpoint.original import (  # noqa: E402
+import mmaction_ext
+from mmaction_ext.checkpoint import safe_torch_load
+from mmaction_ext.checkpoint.ema import select_weights
+from mmaction_ext.checkpoint.infer_arch import infer_model_cfg, with_clip_hint
+from mmaction_ext.checkpoint.original import (
     HEADS,
     CheckpointLoadError,
     convert_for_module,

@@ -17,12 +17,10 @@ import json
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from mmaction_ext.engine.atomic_local_backend import atomic_write_bytes  # noqa: E402
-from mmaction_ext.evaluation import TemporalSegmentationMetric  # noqa: E402
+from mmaction_ext.evaluation import TemporalSegmentationMetric
+from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
 
 
 def read_label_columns(path: str, columns: dict[str, str]) -> dict[str, np.ndarray]:

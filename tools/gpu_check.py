@@ -23,11 +23,9 @@ import glob
 import json
 import os.path as osp
 import statistics
-import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
 
 # dense (no sparsity) bf16 tensor-core peaks, TFLOP/s, from NVIDIA's data sheets
 PEAK_BF16_TFLOPS = {'H100 80GB HBM3': 989.4, 'H100 SXM': 989.4, 'H200': 989.4,

@@ -19,11 +19,9 @@ import sys
 import time
 import traceback
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
-
-import mmaction_ext  # noqa: E402,F401
-from mmaction_ext.apis import VideoInferencer  # noqa: E402
-from mmaction_ext.apis.outputs import outputs_complete, write_outputs  # noqa: E402
+import mmaction_ext  # noqa: F401
+from mmaction_ext.apis import VideoInferencer
+from mmaction_ext.apis.outputs import outputs_complete, write_outputs
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

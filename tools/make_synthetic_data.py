@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from mmaction_ext.synthetic import make_classification_dataset  # noqa: E402
-from mmaction_ext.synthetic.havid import is_current, make_havid_dataset  # noqa: E402
-from mmaction_ext.synthetic.long_video import make_long_havid_video  # noqa: E402
+from mmaction_ext.synthetic import make_classification_dataset
+from mmaction_ext.synthetic.havid import is_current, make_havid_dataset
+from mmaction_ext.synthetic.long_video import make_long_havid_video
 
 
 def main() -> None:

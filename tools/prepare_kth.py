@@ -19,9 +19,7 @@ import os.path as osp
 import sys
 from collections import Counter
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
-
-from mmaction_ext.datasets.kth_meta import (  # noqa: E402
+from mmaction_ext.datasets.kth.kth_meta import (
     KTH_CLASSES,
     KTH_MISSING,
     KTH_PERSONS,
@@ -31,9 +29,9 @@ from mmaction_ext.datasets.kth_meta import (  # noqa: E402
     parse_kth_name,
     parse_persons,
 )
-from mmaction_ext.datasets.kth_sequences import load_sequences_file  # noqa: E402
-from mmaction_ext.datasets.kth_tree import missing_videos, scan_kth_tree  # noqa: E402
-from mmaction_ext.engine.atomic_local_backend import atomic_write_bytes  # noqa: E402
+from mmaction_ext.datasets.kth.kth_sequences import load_sequences_file
+from mmaction_ext.datasets.kth.kth_tree import missing_videos, scan_kth_tree
+from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
 
 OFFICIAL = ('train', 'val', 'test', 'trainval')
 

@@ -10,20 +10,17 @@ from __future__ import annotations
 import argparse
 import os
 import os.path as osp
-import sys
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
 
 # isort: off
-import mmaction_ext  # noqa: E402,F401  first: the plugin, its compat fixes and warning filters
+import mmaction_ext  # noqa: F401  first: the plugin, its compat fixes and warning filters
 # isort: on
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config, DictAction
 
-from mmaction_ext.datasets.worker_marks import explain_worker_crash  # noqa: E402
-from mmaction_ext.utils.cfg_options import check_cfg_options  # noqa: E402
-from mmaction_ext.utils.console import build_runner  # noqa: E402
-from mmaction_ext.utils.disk_errors import explain_disk_full  # noqa: E402
-from mmaction_ext.utils.dist import init_cpu_distributed  # noqa: E402
+from mmaction_ext.datasets.worker_marks import explain_worker_crash
+from mmaction_ext.engine.runner.quiet_runner import build_runner
+from mmaction_ext.utils.cfg_options import check_cfg_options
+from mmaction_ext.utils.disk_errors import explain_disk_full
+from mmaction_ext.utils.dist import init_cpu_distributed
 
 
 def parse_args() -> argparse.Namespace:

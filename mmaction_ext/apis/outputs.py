@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from mmaction_ext.engine.atomic_local_backend import atomic_write_bytes
+from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
 
 from .sliding_window import VideoScores
 from .timeline import label_runs

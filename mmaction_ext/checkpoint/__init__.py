@@ -12,14 +12,12 @@ from .safe_load import (
     CheckpointLoadError,
     CheckpointNotFoundError,
     UnsafeCheckpointError,
-    register_safe_local_loader,
     safe_torch_load,
 )
-
-register_safe_loaders()
+from .vit_sizes import ARCH_SETTINGS
 
 __all__ = ['CheckpointLoadError', 'CheckpointNotFoundError', 'UnsafeCheckpointError',
-           'safe_torch_load', 'register_safe_local_loader', 'register_safe_loaders',
+           'safe_torch_load', 'register_safe_loaders', 'ARCH_SETTINGS',
            'ArchitectureMismatchError', 'NoRecognisedKeysError',
            'convert_original_checkpoint', 'install_original_checkpoint_hook',
            'load_original_checkpoint', 'LoadReport']

@@ -20,6 +20,7 @@ from torch import Tensor
 from .original import ADH_VIT_LN_EPS, PREFIXES, WRAPPERS
 from .pos_embed import grid_candidates, is_sinusoid_table
 from .safe_load import CheckpointLoadError
+from .vit_sizes import named_heads
 
 # VideoMAEv2 / AMD: partial(nn.LayerNorm, eps=1e-6); ADH-ViT: nn.LayerNorm's 1e-5.
 VIDEOMAE_LN_EPS = 1e-6
@@ -78,12 +79,6 @@ def with_clip_hint(checkpoint: Mapping, frames: int | None, size: int | None) ->
     return dict(checkpoint, args=ns)
 
 
-def _named_heads(dim: int, depth: int) -> int | None:
-    from mmaction_ext.models.backbones.mae_vit import ARCH_SETTINGS
-    return next((s['num_heads'] for s in ARCH_SETTINGS.values()
-                 if (s['embed_dims'], s['depth']) == (dim, depth)), None)
-
-
 def infer_model_cfg(checkpoint: Mapping, frames: int | None = None, size: int | None = None,
                     num_classes: int | None = None,
                     num_heads: int | None = None) -> Tuple[dict, List[str]]:
@@ -123,8 +118,8 @@ def infer_model_cfg(checkpoint: Mapping, frames: int | None = None, size: int | 
                 f'has shape {tuple(scale.shape)}, i.e. {heads} heads')
     elif num_heads is not None:
         heads, why = num_heads, 'given'
-    elif _named_heads(dim, depth) is not None:
-        heads, why = _named_heads(dim, depth), 'the named ViT size with this width and depth'
+    elif named_heads(dim, depth) is not None:
+        heads, why = named_heads(dim, depth), 'the named ViT size with this width and depth'
     else:
         raise ArchitectureUndeterminedError(
             f'the head count of a width-{dim}, depth-{depth} ViT without cosine attention is '

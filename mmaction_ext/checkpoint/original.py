@@ -12,7 +12,7 @@ The conversion only renames and converts: keys the file lacks stay missing and t
 the model has no place for stay in the state dict (under their names in the file), so
 ``strict=True`` fails on an incomplete file exactly as in PyTorch/MMEngine. Two results
 are generated rather than read, and are recorded in the report for the evaluation guard
-(:mod:`mmaction_ext.engine.checkpoint_coverage_hook`): a fresh head when the class count
+(:mod:`mmaction_ext.engine.hooks.checkpoint_coverage_hook`): a fresh head when the class count
 differs, and a fixed sinusoid position table that the file does not store.
 """
 from __future__ import annotations
@@ -37,6 +37,7 @@ from .pos_embed import (
 )
 from .report import LoadReport
 from .safe_load import CheckpointLoadError
+from .vit_sizes import named_size
 
 WRAPPERS = ('state_dict', 'model', 'module')
 # torch.compile, DDP/DeepSpeed, pre-training encoder, MMEngine recognizer.
@@ -61,8 +62,6 @@ _HEAD_KEYS = [
     (re.compile(r'(cls_head|lh_head|rh_head)\.fc_cls\.(weight|bias)'), r'\1.fc_cls.\2'),
     (re.compile(r'(lh_head|rh_head)\.(weight|bias)'), r'\1.fc_cls.\2'),
 ]
-_NAMED_SIZES = {(384, 12): 's', (768, 12): 'b', (1024, 24): 'l', (1280, 32): 'h',
-                (1408, 40): 'g'}
 
 
 class ArchitectureMismatchError(CheckpointLoadError):
@@ -144,7 +143,7 @@ def _arch(sd: Mapping[str, Tensor], bb: str) -> Tuple[int | None, int]:
 def _check_arch(out: Dict[str, Tensor], target: Mapping[str, Tensor], bb: str) -> None:
     (cd, cdepth), (td, tdepth) = _arch(out, bb), _arch(target, bb)
     if (cd, cdepth) != (td, tdepth):
-        name = _NAMED_SIZES.get((cd, cdepth))
+        name = named_size(cd, cdepth)
         hint = (f'it is a ViT-{name.upper()}: use arch=\'{name}\'' if name else
                 f'use arch=dict(embed_dims={cd}, depth={cdepth}, num_heads=...)')
         raise ArchitectureMismatchError(

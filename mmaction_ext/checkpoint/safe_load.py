@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
 
 TRUST_ENV = 'MMACTION_EXT_TRUSTED_CHECKPOINTS'
 
@@ -175,7 +174,3 @@ def load_from_local(filename: str, map_location: Any = None) -> Any:
     """MMEngine's local loader (same name, so its log line reads "by local backend")."""
     return safe_torch_load(os.path.expanduser(filename), map_location)
 
-
-def register_safe_local_loader() -> None:
-    """Make MMEngine load local files (the empty-prefix scheme) through us."""
-    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)

@@ -11,7 +11,7 @@ from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 from mmengine.logging import MMLogger
 
-from .kth_dataset import _transform_names
+from .pipeline_checks import transform_names
 from .unreadable_clips import SkipUnreadableClipsMixin
 
 HANDS = ('lh', 'rh')
@@ -180,7 +180,7 @@ class HAViDDataset(SkipUnreadableClipsMixin, BaseActionDataset):
         self.label_maps = _per_hand('label_map', label_map)
         self.ann_files = _per_hand('ann_files', ann_files)
         self.video_dirs = _per_hand('video_dirs', video_dirs)
-        if 'DecordInit' in _transform_names(pipeline or []):
+        if 'DecordInit' in transform_names(pipeline or []):
             MMLogger.get_current_instance().warning(
                 "HAViDDataset: stock DecordInit crashes (segfault) on truncated videos; "
                 "use dict(type='SafeDecordInit') instead")

@@ -1,3 +1,5 @@
-"""evaluation registered into MMAction2's registries."""
-from .hand_acc_metric import HandAccMetric  # noqa: F401
-from .temporal_segmentation_metric import TemporalSegmentationMetric  # noqa: F401
+"""Metrics registered into MMAction2's ``METRICS`` registry, and their functions."""
+from . import functional, metrics  # noqa: F401
+from .metrics import HandAccMetric, TemporalSegmentationMetric
+
+__all__ = ['HandAccMetric', 'TemporalSegmentationMetric']

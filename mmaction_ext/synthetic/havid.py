@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from mmaction_ext.engine.atomic_local_backend import atomic_write_bytes
+from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
 
 from .motion import motion_for_label
 from .video_io import write_video

@@ -17,7 +17,7 @@ from typing import Collection, Sequence
 
 import numpy as np
 
-from ..datasets.kth_meta import (
+from ..datasets.kth.kth_meta import (
     KTH_CLASSES,
     KTH_MISSING,
     KTH_PERSONS,

@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from mmaction_ext.engine.atomic_local_backend import atomic_write_bytes
+from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
 
 from .havid import HANDS, motion_index, num_motions, render_sliding_texture
 from .video_io import write_video

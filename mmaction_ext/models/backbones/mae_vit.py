@@ -27,17 +27,9 @@ from mmaction_ext.checkpoint.pos_embed import (
     is_sinusoid_table,
     sinusoid_table,
 )
+from mmaction_ext.checkpoint.vit_sizes import ARCH_ALIASES, ARCH_SETTINGS
 
 from .mae_blocks import MAEBlock
-
-ARCH_SETTINGS: Dict[str, dict] = {
-    's': dict(embed_dims=384, depth=12, num_heads=6, patch_size=16, mlp_ratio=4.),
-    'b': dict(embed_dims=768, depth=12, num_heads=12, patch_size=16, mlp_ratio=4.),
-    'l': dict(embed_dims=1024, depth=24, num_heads=16, patch_size=16, mlp_ratio=4.),
-    'h': dict(embed_dims=1280, depth=32, num_heads=16, patch_size=16, mlp_ratio=4.),
-    'g': dict(embed_dims=1408, depth=40, num_heads=16, patch_size=14, mlp_ratio=48 / 11),
-}
-_ALIASES = {'small': 's', 'base': 'b', 'large': 'l', 'huge': 'h', 'giant': 'g'}
 
 # Fused attention kernels (CPU and GPU): their outputs are kept under activation
 # checkpointing, because recomputing attention costs far more than storing (N, C) per block.
@@ -68,7 +60,7 @@ def resolve_arch(arch: Union[str, dict]) -> dict:
     """``'s'``/``'small'`` ... or a dict with embed_dims, depth, num_heads (+ optional
     patch_size, mlp_ratio) -> full settings."""
     if isinstance(arch, str):
-        key = _ALIASES.get(arch.lower(), arch.lower())
+        key = ARCH_ALIASES.get(arch.lower(), arch.lower())
         if key not in ARCH_SETTINGS:
             raise ValueError(f'unknown ViT arch {arch!r}; use one of '
                              f'{sorted(ARCH_SETTINGS)} or a dict(embed_dims=, depth=, '

@@ -1,10 +1,10 @@
 """Give an original-format checkpoint MMEngine's layout as soon as it is loaded."""
 from __future__ import annotations
 
+from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS
 
 from mmaction_ext.checkpoint.ema import WEIGHTS, select_weights
 from mmaction_ext.checkpoint.original import check_layer_norm_eps, convert_for_module, record_report

@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 import socket
 
+from mmaction.registry import HOOKS
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
 from mmengine.runner import BaseLoop
 
 LOCK_NAME = '.mmaction_ext_train.lock'

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import re
 
+from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS
 
 ALLOW_ENV = 'MMACTION_EXT_ALLOW_PARTIAL_CHECKPOINT'
 RESULT_KEY = 'PARTIAL_CHECKPOINT'

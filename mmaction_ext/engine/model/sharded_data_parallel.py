@@ -1,7 +1,7 @@
 """Fully sharded data parallel (torch FSDP2) as an MMEngine model wrapper.
 
 Selected by ``model_wrapper_cfg=dict(type='ShardedDataParallel')`` together with
-``runner_type='ShardedRunner'`` (see :mod:`mmaction_ext.engine.sharded_runner`): the stock
+``runner_type='ShardedRunner'`` (see :mod:`mmaction_ext.engine.runner.sharded_runner`): the stock
 train loops, hooks, optimizer constructors (layer-wise lr decay), gradient clipping and
 param schedulers run unchanged; only where parameters live changes. Each rank holds
 ``1/world_size`` of every parameter, gradient and optimizer state (DTensors); a unit (one
@@ -15,8 +15,8 @@ from typing import Any, Dict, Iterator, Sequence, Union
 
 import torch
 import torch.distributed as dist
+from mmaction.registry import MODEL_WRAPPERS
 from mmengine.optim import OptimWrapper
-from mmengine.registry import MODEL_WRAPPERS
 from torch import nn
 from torch.distributed.checkpoint.state_dict import (
     StateDictOptions,

@@ -12,7 +12,7 @@ from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop
 
-from mmaction_ext.utils.console import console_info, set_show_tables
+from mmaction_ext.utils.console import ConsoleFilter, console_info, set_show_tables
 
 
 def _log_file(runner) -> str | None:
@@ -186,7 +186,6 @@ class ConsoleProgressHook(Hook):
     # -- helpers ------------------------------------------------------------------
     @staticmethod
     def _tables_shown(runner) -> int:
-        from mmaction_ext.utils.console import ConsoleFilter
         return sum(f.tables_shown for h in runner.logger.handlers for f in h.filters
                    if isinstance(f, ConsoleFilter))
 

@@ -6,17 +6,18 @@ a subset, exit 0. This hook records the dataset index of every scored sample, re
 how MMEngine's evaluator gathers and truncates the results (``collect_results``:
 interleaved by rank, cut to the dataset length), and raises before the metrics are
 computed if that is not each index once. The check itself is
-:func:`mmaction_ext.evaluation.coverage.check_scored_once`, shared with ``HandAccMetric``.
+:func:`~mmaction_ext.evaluation.functional.coverage.check_scored_once`, shared with
+``HandAccMetric``.
 """
 from __future__ import annotations
 
 import os.path as osp
 
+from mmaction.registry import HOOKS
 from mmengine.dist import all_gather_object, get_dist_info
 from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
 
-from mmaction_ext.evaluation.coverage import MissingSamplesError, check_scored_once
+from mmaction_ext.evaluation.functional.coverage import MissingSamplesError, check_scored_once
 
 
 def expose_sample_idx(dataset) -> bool:

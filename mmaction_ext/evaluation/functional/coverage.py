@@ -1,7 +1,7 @@
 """Check that an evaluation scored every dataset sample exactly once.
 
 Shared by :class:`~.hand_acc_metric.HandAccMetric` (per hand) and
-:class:`~mmaction_ext.engine.sample_coverage_hook.SampleCoverageHook` (any metric).
+:class:`~mmaction_ext.engine.hooks.sample_coverage_hook.SampleCoverageHook` (any metric).
 """
 from __future__ import annotations
 

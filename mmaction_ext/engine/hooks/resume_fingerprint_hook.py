@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import os
 
+from mmaction.registry import HOOKS
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
 
 META_KEY = 'mmaction_ext_run'
 ALLOW_ENV = 'MMACTION_EXT_RESUME_ALLOW_CHANGES'

@@ -12,8 +12,13 @@ from mmengine.optim import OptimWrapperDict
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
-from .alternation_state_hook import AlternationStateHook, capture_rng_state, restore_rng_state
-from .hand_batch_sampler import AlternatingHandBatchSampler
+from mmaction_ext.datasets.samplers.hand_batch_sampler import AlternatingHandBatchSampler
+
+from ..hooks.alternation_state_hook import (
+    AlternationStateHook,
+    capture_rng_state,
+    restore_rng_state,
+)
 
 
 @LOOPS.register_module()

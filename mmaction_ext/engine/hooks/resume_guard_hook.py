@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 
+from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 START_ENV = 'MMACTION_EXT_RESUME_OR_START'

@@ -11,7 +11,7 @@ from mmaction.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
-from .coverage import MissingSamplesError, check_scored_once
+from ..functional.coverage import MissingSamplesError, check_scored_once
 
 HANDS = ('lh', 'rh')
 __all__ = ['HandAccMetric', 'MissingSamplesError']

@@ -1,14 +1,14 @@
 """The stock Runner, made to save and resume a model sharded by ``ShardedDataParallel``."""
 from __future__ import annotations
 
+from mmaction.registry import RUNNERS
 from mmengine.hooks import EMAHook
 from mmengine.model import ExponentialMovingAverage
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
-from mmengine.registry import RUNNERS
 
+from ..model.sharded_data_parallel import ShardedDataParallel
+from ..model.sharded_ema import ShardedExponentialMovingAverage
 from .data_root_runner import DataRootRunner
-from .sharded_data_parallel import ShardedDataParallel
-from .sharded_ema import ShardedExponentialMovingAverage
 
 
 @RUNNERS.register_module()

@@ -6,11 +6,11 @@ import os
 import re
 import zipfile
 
+from mmaction.registry import HOOKS
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
-from mmengine.registry import HOOKS
 
-from mmaction_ext.engine.atomic_local_backend import atomic_write_bytes
+from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
 
 _STEP = re.compile(r'(?:iter|epoch)_(\d+)\.pth$')
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import torch
+from mmaction.registry import MODELS
 from mmengine.model import ExponentialMovingAverage
-from mmengine.registry import MODELS
 from torch import nn
 
 from .sharded_data_parallel import _load_full_into_shards

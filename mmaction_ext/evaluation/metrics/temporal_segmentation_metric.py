@@ -7,7 +7,7 @@ import numpy as np
 from mmaction.registry import METRICS
 from mmengine.evaluator import BaseMetric
 
-from .segmentation_functional import DEFAULT_OVERLAPS, segmentation_scores
+from ..functional.segmentation import DEFAULT_OVERLAPS, segmentation_scores
 
 
 @METRICS.register_module()

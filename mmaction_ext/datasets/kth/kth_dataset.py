@@ -9,6 +9,8 @@ from mmaction.registry import DATASETS
 from mmengine.fileio import list_from_file
 from mmengine.logging import MMLogger
 
+from ..pipeline_checks import transform_names
+from ..unreadable_clips import SkipUnreadableClipsMixin
 from .kth_meta import (
     KTH_CLASSES,
     KTH_MISSING,
@@ -20,7 +22,6 @@ from .kth_meta import (
 )
 from .kth_sequences import load_sequences_file
 from .kth_tree import check_complete, parse_relpath, scan_kth_tree
-from .unreadable_clips import SkipUnreadableClipsMixin
 
 _RANGE_TRANSFORM = 'ConfineFrameRange'
 
@@ -76,7 +77,7 @@ class KTHDataset(SkipUnreadableClipsMixin, BaseActionDataset):
         self.check_files = check_files
         if sequences_file is not None and pipeline:
             _require_range_transform(pipeline)
-        if 'DecordInit' in _transform_names(pipeline):
+        if 'DecordInit' in transform_names(pipeline):
             MMLogger.get_current_instance().warning(
                 "KTHDataset: stock DecordInit crashes (segfault) on KTH's truncated "
                 "person01_boxing_d4; use dict(type='SafeDecordInit') instead")
@@ -191,14 +192,9 @@ class KTHDataset(SkipUnreadableClipsMixin, BaseActionDataset):
         return out
 
 
-def _transform_names(pipeline: Sequence) -> list[str]:
-    names = [t.get('type') if isinstance(t, dict) else type(t).__name__ for t in pipeline]
-    return [str(n).split('.')[-1] for n in names]
-
-
 def _require_range_transform(pipeline: Sequence) -> None:
     """Without ConfineFrameRange a sub-sequence sample would silently use the whole video."""
-    if _RANGE_TRANSFORM not in _transform_names(pipeline):
+    if _RANGE_TRANSFORM not in transform_names(pipeline):
         raise ValueError(
             'KTHDataset: sequences_file is set but the pipeline has no '
             f"dict(type='{_RANGE_TRANSFORM}') after its *Init transform, so frames would be "

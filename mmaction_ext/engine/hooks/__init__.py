@@ -1,0 +1,15 @@
+"""Hooks registered into MMAction2's ``HOOKS`` registry."""
+from .alternation_state_hook import AlternationStateHook
+from .checkpoint_coverage_hook import CheckpointCoverageHook
+from .console_progress_hook import ConsoleProgressHook
+from .hand_trace_hook import HandTraceHook
+from .original_checkpoint_hook import OriginalCheckpointHook
+from .resume_fingerprint_hook import ResumeFingerprintHook
+from .resume_guard_hook import ResumeGuardHook
+from .safe_checkpoint_hook import SafeCheckpointHook
+from .sample_coverage_hook import SampleCoverageHook
+from .work_dir_lock_hook import WorkDirLockHook
+
+__all__ = ['AlternationStateHook', 'CheckpointCoverageHook', 'ConsoleProgressHook',
+           'HandTraceHook', 'OriginalCheckpointHook', 'ResumeFingerprintHook',
+           'ResumeGuardHook', 'SafeCheckpointHook', 'SampleCoverageHook', 'WorkDirLockHook']

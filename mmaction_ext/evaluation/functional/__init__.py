@@ -1,0 +1,1 @@
+"""Metric functions that need no registry: per-sample coverage, segmentation scores."""
