@@ -10,7 +10,7 @@ from mmaction_ext.datasets.samplers.hand_batch_sampler import (
     AlternatingHandBatchSampler,
     hand_schedule,
 )
-from mmaction_ext.engine import hand_batch_sampler as hbs
+from mmaction_ext.datasets.samplers import hand_batch_sampler as hbs
 
 
 class FakeDataset:

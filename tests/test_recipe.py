@@ -23,7 +23,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from mmaction_ext.engine import hand_batch_sampler as hbs
+from mmaction_ext.datasets.samplers import hand_batch_sampler as hbs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPE = 'rand-m7-n4-mstd0.5-inc1'
