@@ -14,6 +14,7 @@ GLOBAL_CHANGES = (
     compat.silence_known_warnings,         # known, harmless upstream warnings
     compat.ensure_torchvision_importable,  # CUDA-only torchvision wheel on CPU torch
     compat.ensure_drn_importable,          # mmaction2 1.2.0 wheel lacks localizers/drn
+    compat.keep_mmaction_models_importable_with_transformers5,  # VindLU vs transformers 5
     compat.preload_in_fork_server,         # forkserver workers start with mmaction_ext
     compat.register_sdpa_flop_handle,      # fvcore/mmengine flop count of fused attention
     compat.use_safe_checkpoint_loaders,    # MMEngine unpickles checkpoints unsafely

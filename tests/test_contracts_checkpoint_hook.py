@@ -48,7 +48,7 @@ def _run(hook_type, work_dir, max_iters, resume=False, **hook_kw):
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         default_hooks=dict(checkpoint=dict(type=hook_type, interval=1, by_epoch=False,
                                            **hook_kw), logger=None),
-        resume=resume, default_scope='mmengine', env_cfg=dict(dist_cfg=dict(backend='gloo')),
+        resume=resume, default_scope='mmaction', env_cfg=dict(dist_cfg=dict(backend='gloo')),
         log_level='WARNING', experiment_name=f'{hook_type}-{max_iters}-{resume}')
     runner.train()
     return runner

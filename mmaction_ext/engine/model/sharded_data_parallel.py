@@ -15,8 +15,8 @@ from typing import Any, Dict, Iterator, Sequence, Union
 
 import torch
 import torch.distributed as dist
-from mmaction.registry import MODEL_WRAPPERS
 from mmengine.optim import OptimWrapper
+from mmengine.registry import MODEL_WRAPPERS  # Runner.wrap_model looks wrappers up here only
 from torch import nn
 from torch.distributed.checkpoint.state_dict import (
     StateDictOptions,
