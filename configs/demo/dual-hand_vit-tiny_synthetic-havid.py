@@ -6,7 +6,7 @@
 # left half moves as the left-hand label says, the right
 # half as the right-hand label says; 3 left-hand and 4 right-hand classes, lists of
 # different sizes; 40 left-hand and 30 right-hand held-out clips per class).
-_base_ = '../_base_/ext_runtime.py'
+_base_ = ['../_base_/ext_runtime.py', '../_base_/schedules/demo_adamw_cosine.py']
 
 data_root = 'data/synthetic_havid'
 # --cfg-options data_root=DIR moves the dataset paths (DataRootRunner)
@@ -75,21 +75,14 @@ test_evaluator = val_evaluator
 # ended at 99.2-100% per hand on the 240 held-out clips (2026-12-05). In 10 (an earlier
 # schedule) the learning rate decayed before every seed had generalised.
 train_cfg = dict(type='AlternatingTrainLoop', max_epochs=30, val_interval=5)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 
-optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=0.05),
-    clip_grad=dict(max_norm=5.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=2,
          convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', T_max=28, eta_min=1e-5, by_epoch=True, begin=2, end=30,
          convert_to_iter_based=True),
 ]
-auto_scale_lr = dict(enable=False, base_batch_size=8)
 
 default_hooks = dict(
     logger=dict(interval=5),
     checkpoint=dict(interval=5, max_keep_ckpts=1, save_best='auto'))
-randomness = dict(seed=0, deterministic=False)

@@ -7,7 +7,7 @@
 #       work_dirs/vit-tiny_synthetic-kth/best_acc_top1_epoch_12.pth --dump results.pkl
 #   python tools/analyze_results.py results.pkl --config configs/demo/vit-tiny_synthetic-kth.py \
 #       --out-dir work_dirs/vit-tiny_synthetic-kth/analysis
-_base_ = '../_base_/ext_runtime.py'
+_base_ = ['../_base_/ext_runtime.py', '../_base_/schedules/demo_adamw_cosine.py']
 
 data_root = 'data/kth_synthetic'
 # --cfg-options data_root=DIR moves the dataset paths (DataRootRunner)
@@ -74,21 +74,14 @@ val_evaluator = dict(type='AccMetric')
 test_evaluator = val_evaluator
 
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=6)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 
-optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=0.05),
-    clip_grad=dict(max_norm=5.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
          convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', T_max=11, eta_min=1e-5, by_epoch=True, begin=1, end=12,
          convert_to_iter_based=True),
 ]
-auto_scale_lr = dict(enable=False, base_batch_size=8)
 
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=6, max_keep_ckpts=1, save_best='auto'))
-randomness = dict(seed=0, deterministic=False)

@@ -2,7 +2,7 @@
 # Frames are sampled at stride 2 so that one tubelet (2 frames) sees a visible shift.
 # Data: `python tools/make_synthetic_data.py classification data/synthetic_demo`
 # (train / val for checkpoint selection / held-out test, each with its own appearances).
-_base_ = '../_base_/ext_runtime.py'
+_base_ = ['../_base_/ext_runtime.py', '../_base_/schedules/demo_adamw_cosine.py']
 
 num_classes = 4
 num_frames = 8
@@ -64,22 +64,7 @@ test_dataloader = dict(
 val_evaluator = dict(type='AccMetric')
 test_evaluator = val_evaluator
 
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=20, val_interval=5)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-
-optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=0.05),
-    clip_grad=dict(max_norm=5.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=2,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=18, eta_min=1e-5, by_epoch=True, begin=2, end=20,
-         convert_to_iter_based=True),
-]
-auto_scale_lr = dict(enable=False, base_batch_size=8)
 
 default_hooks = dict(
     logger=dict(interval=5),
     checkpoint=dict(interval=5, max_keep_ckpts=2, save_best='auto'))
-randomness = dict(seed=0, deterministic=False)
