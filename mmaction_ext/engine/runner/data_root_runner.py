@@ -14,8 +14,8 @@ from __future__ import annotations
 import copy
 from typing import Any, List, Tuple
 
-from mmaction.registry import RUNNERS
 from mmengine.logging import print_log
+from mmengine.registry import RUNNERS  # MMEngine-style tools look runners up here only
 from mmengine.runner import Runner
 
 RECORD_KEY = 'parsed_data_paths'

@@ -4,8 +4,8 @@ from __future__ import annotations
 import inspect
 import os
 
-from mmaction.registry import RUNNERS
 from mmengine.logging import MMLogger
+from mmengine.registry import RUNNERS  # MMEngine-style tools look runners up here only
 from mmengine.runner import Runner
 
 from mmaction_ext.utils.console import quiet_console

@@ -1,10 +1,10 @@
 """The stock Runner, made to save and resume a model sharded by ``ShardedDataParallel``."""
 from __future__ import annotations
 
-from mmaction.registry import RUNNERS
 from mmengine.hooks import EMAHook
 from mmengine.model import ExponentialMovingAverage
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmengine.registry import RUNNERS  # MMEngine-style tools look runners up here only
 
 from ..model.sharded_data_parallel import ShardedDataParallel
 from ..model.sharded_ema import ShardedExponentialMovingAverage
