@@ -6,11 +6,11 @@ from unittest import mock
 
 import pytest
 
+from mmaction_ext.datasets.samplers import hand_batch_sampler as hbs
 from mmaction_ext.datasets.samplers.hand_batch_sampler import (
     AlternatingHandBatchSampler,
     hand_schedule,
 )
-from mmaction_ext.datasets.samplers import hand_batch_sampler as hbs
 
 
 class FakeDataset:
