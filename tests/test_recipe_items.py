@@ -282,6 +282,15 @@ def test_5_short_clip_repeats_its_last_frame():
     # exactly 64 frames is still "short" in their rule: linspace(0, 64, 16) clipped to 63
     assert sample(dict(total_frames=64))['frame_inds'].tolist() == _spread_window(0)
     assert sample(dict(total_frames=3))['frame_inds'].tolist() == [2] * 16
+    # the deliberate difference from the parent: stock SampleFrames loops back to 0
+    from mmaction.datasets.transforms import SampleFrames
+    np.random.seed(0)
+    stock = SampleFrames(16, 4, 1)(dict(total_frames=30, start_index=0))['frame_inds']
+    assert stock.tolist() != sample(dict(total_frames=30))['frame_inds'].tolist()
+    assert 0 in stock.tolist()[1:]                          # wrapped around
+    with pytest.raises(TypeError, match='out_of_bound_opt'):
+        TRANSFORMS.build(dict(type='SpreadSampleFrames', clip_len=16,
+                              out_of_bound_opt='repeat_last'))
 
 
 def test_5_validation_clip_is_centred():

@@ -28,13 +28,14 @@ class SpreadSampleFrames(SampleFrames):
       (num_clips - 1))``.
 
     ``start_index`` (e.g. from ``ConfineFrameRange``) is added, as ``SampleFrames`` does.
-    Only ``clip_len``, ``frame_interval``, ``num_clips`` and ``test_mode`` are used.
+    ``SampleFrames``' other options (``out_of_bound_opt``, ``twice_sample``, ...) belong
+    to its own rule and are not accepted.
     """
 
     def __init__(self, clip_len: int, frame_interval: int = 4, num_clips: int = 1,
-                 test_mode: bool = False, **kwargs) -> None:
+                 test_mode: bool = False) -> None:
         super().__init__(clip_len, frame_interval=frame_interval, num_clips=num_clips,
-                         test_mode=test_mode, **kwargs)
+                         test_mode=test_mode)
 
     def _spread(self, total: int, centred: bool) -> np.ndarray:
         span = self.clip_len * self.frame_interval
