@@ -20,7 +20,7 @@
 _base_ = './havid_alternating.py'
 
 pretrained = 'checkpoints/vit_g_hybrid_pt_1200e_k710_ft.pth'  # backbone; heads start fresh
-batch_size = 2  # per GPU
+batch_size = 2  # clips per GPU (memory); the lr and min lr follow the total batch / 256
 
 runner_type = 'ShardedRunner'
 model_wrapper_cfg = dict(_delete_=True, type='ShardedDataParallel',

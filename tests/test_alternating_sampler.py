@@ -130,3 +130,58 @@ def test_drop_last_and_clear_errors():
         _sampler(lh=9, rh=1, batch=2, drop_last=True)
     with pytest.raises(TypeError, match='hand_indices'):
         AlternatingHandBatchSampler(FakeSampler(object()), 2)
+
+
+# ---- schedule='original': ADH-ViT's epoch (issue #20 item 9) ----
+
+def _adh_vit_epoch(lh_loader: list, rh_loader: list, alternation_steps: int) -> list:
+    """ADH-ViT's train_one_epoch_alternating, restated: ``len(lh_loader)`` steps, left
+    hand first, switch after every ``alternation_steps`` steps, a loader that runs out
+    is iterated again from its start (same order: its sampler's epoch did not change)."""
+    iterators = {'lh': iter(lh_loader), 'rh': iter(rh_loader)}
+    loaders = {'lh': lh_loader, 'rh': rh_loader}
+    hand, since_switch, out = 'lh', 0, []
+    for _ in range(len(lh_loader)):
+        if since_switch >= alternation_steps:
+            hand, since_switch = ('rh' if hand == 'lh' else 'lh'), 0
+        try:
+            batch = next(iterators[hand])
+        except StopIteration:
+            iterators[hand] = iter(loaders[hand])
+            batch = next(iterators[hand])
+        out.append((hand, batch))
+        since_switch += 1
+    return out
+
+
+def _loader(sampler, hand, epoch):
+    """The per-hand DataLoader of the original: the hand's shuffled order, drop_last."""
+    order = sampler.permutation(hand, epoch).tolist()
+    size = sampler.batch_size
+    return [order[i:i + size] for i in range(0, len(order) - size + 1, size)]
+
+
+@pytest.mark.parametrize('lh, rh, switch', [(22, 6, 3), (10, 30, 2), (14, 14, 50)])
+def test_original_schedule_is_adh_vits_epoch(lh, rh, switch):
+    sampler = _sampler(lh=lh, rh=rh, batch=2, switch=switch, schedule='original',
+                       drop_last=True, seed=4)
+    assert len(sampler) == lh // 2                       # the left-hand loader's length
+    for epoch in (0, 1):
+        sampler.set_epoch(epoch)
+        expected = _adh_vit_epoch(_loader(sampler, 'lh', epoch), _loader(sampler, 'rh', epoch),
+                                  switch)
+        assert sampler.batches(epoch) == expected
+        assert list(sampler) == [b for _, b in expected]
+        assert sampler.order[0] == 'lh'                  # every epoch starts on the left
+    assert sampler.permutation('rh', 0).tolist() != sampler.permutation('rh', 1).tolist()
+
+
+def test_original_schedule_two_ranks_follow_one_schedule():
+    ranks = [_sampler(lh=16, rh=6, batch=2, switch=2, world=(r, 2), schedule='original',
+                      drop_last=True, seed=2) for r in (0, 1)]
+    assert ranks[0].order == ranks[1].order == ['lh', 'lh', 'rh', 'rh']
+    per_rank = [r.batches(0) for r in ranks]
+    ds = ranks[0].sampler.dataset
+    for (h0, b0), (h1, b1) in zip(*per_rank):
+        assert h0 == h1 and {ds.hands[i] for i in b0 + b1} == {h0}
+        assert not set(b0) & set(b1)                     # each rank its own shard

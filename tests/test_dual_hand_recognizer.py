@@ -193,7 +193,7 @@ def test_single_head_checkpoint_loads_backbone_only(tmp_path):
 
 
 def test_fresh_heads_are_scaled_by_init_scale():
-    """Both fresh heads start at the original fine-tuning's trunc_normal(0.02) x 0.001."""
+    """init_scale multiplies both fresh heads (0.001: VideoMAEv2's single-head rule)."""
     from mmaction.registry import MODELS
     heads = {}
     for scale in (1.0, 0.001):

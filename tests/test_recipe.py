@@ -208,7 +208,8 @@ def test_real_config_carries_the_recipe(config):
     blending = cfg.model.data_preprocessor.blending
     blending = blending.get('blending', blending)
     alphas = {a.type: a.alpha for a in blending.augments}
-    assert alphas == {'MixupBlending': 0.8, 'CutmixBlending': 1.0}
+    # timm's partner (the reversed batch), tests/test_recipe_items.py
+    assert alphas == {'ReversedMixupBlending': 0.8, 'ReversedCutmixBlending': 1.0}
     eps = 1e-5 if 'havid' in config else 1e-6                   # ADH-ViT vs VideoMAEv2/AMD
     assert cfg.model.backbone.norm_cfg.eps == eps
 
@@ -234,7 +235,7 @@ def _shrink(cfg, work_dir):
     loader = cfg.train_dataloader
     loader.update(batch_size=2, num_workers=0, persistent_workers=False)
     for step in loader.dataset.pipeline:
-        if step.type == 'SampleFrames':
+        if step.type in ('SampleFrames', 'SpreadSampleFrames'):
             step.update(clip_len=4, frame_interval=1)
         if step.type == 'FastVideoDecode':
             step.scale = (-1, 40)
@@ -258,7 +259,10 @@ def test_real_config_trains_with_the_recipe_on_synthetic_data(config, tmp_path, 
     if 'havid' in config:
         cfg.train_dataloader.dataset.data_root = tiny_havid
         cfg.train_dataloader.batch_sampler.switch_every = 2
-        clips = 10
+        # ADH-ViT's epoch (schedule='original'): the left hand's 3 batches of 2 clips,
+        # lh, lh, rh -- 6 of the 10 clips (one pass over both lists: the -both-lists
+        # variant)
+        clips = 6
     else:
         from mmaction_ext.synthetic.kth import make_kth_tree
         root = str(tmp_path / 'kth')

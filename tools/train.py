@@ -66,6 +66,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'OptimWrapper':
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+            # a config's `amp_dtype` (e.g. 'bfloat16', ADH-ViT's autocast) picks the
+            # autocast dtype; without it MMEngine's default (float16) applies
+            if cfg.get('amp_dtype') is not None:
+                cfg.optim_wrapper.setdefault('dtype', cfg.amp_dtype)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:

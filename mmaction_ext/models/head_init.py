@@ -10,9 +10,10 @@ from torch import nn
 def scale_fresh_heads(model: nn.Module, head_names: Iterable[str], init_scale: float) -> None:
     """Multiply each named head's ``fc_cls`` weight and bias by ``init_scale``.
 
-    VideoMAEv2 / AMD / ADH-ViT fine-tuning starts a new classifier from trunc_normal
-    (std 0.02) times ``init_scale`` (0.001), so early updates come from the backbone's
-    features rather than from a random head. Call it right after the first
+    VideoMAEv2 / AMD fine-tuning starts a new classifier from trunc_normal (std 0.02)
+    times ``init_scale`` (0.001), so early updates come from the backbone's features
+    rather than from a random head. (ADH-ViT's two heads are built after that scaling
+    and keep std 0.02: ``DualHandRecognizer`` defaults to 1.0.) Call it right after the first
     ``init_weights``; a head later loaded from a checkpoint overwrites the scaled values.
     """
     if init_scale == 1:

@@ -8,7 +8,7 @@ from mmaction.registry import DATA_SAMPLERS
 from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
-SCHEDULES = ('fixed', 'proportional')
+SCHEDULES = ('fixed', 'proportional', 'original')
 
 
 def hand_schedule(batches: dict[str, int], switch_every: int, schedule: str) -> list[str]:
@@ -18,12 +18,17 @@ def hand_schedule(batches: dict[str, int], switch_every: int, schedule: str) -> 
     when one hand's list is used up the other hand's remaining batches follow.
     ``proportional``: blocks of ``switch_every`` batches, each block going to the hand
     that has used the smaller fraction of its batches, so both lists end together.
+    ``original`` (ADH-ViT's trainer): as many batches as the first hand has; blocks of
+    ``switch_every`` alternate strictly from the first hand on; a hand whose batches
+    run out starts its list again (see :meth:`AlternatingHandBatchSampler.batches`).
     """
     if schedule not in SCHEDULES:
         raise ValueError(f'schedule must be one of {SCHEDULES}, got {schedule!r}')
     if switch_every < 1:
         raise ValueError(f'switch_every must be >= 1, got {switch_every}')
     hands = list(batches)
+    if schedule == 'original':
+        return [hands[(i // switch_every) % len(hands)] for i in range(batches[hands[0]])]
     left = dict(batches)
     order: list[str] = []
     turn = 0
@@ -46,7 +51,10 @@ def hand_schedule(batches: dict[str, int], switch_every: int, schedule: str) -> 
 class AlternatingHandBatchSampler(Sampler):
     """Yield hand-homogeneous batches, ``switch_every`` of one hand then of the other.
 
-    One epoch is one pass over both hands' lists. Each hand's order is reshuffled every
+    One epoch is one pass over both hands' lists (``schedule='original'``: ADH-ViT's
+    epoch, the left hand's batches, the right list restarting when it runs out, in the
+    same order within the epoch, as a restarted DataLoader repeats its sampler's
+    order). Each hand's order is reshuffled every
     epoch from ``(seed, epoch, hand)``, identically on every rank; each global batch of
     ``batch_size * world_size`` samples is split into per-rank shards, so all ranks are
     on the same hand at every iteration by construction. The sampler is a pure function
@@ -60,7 +68,8 @@ class AlternatingHandBatchSampler(Sampler):
         sampler: the dataloader's sampler; only its ``dataset`` and ``seed`` are used.
         batch_size: per-rank batch size.
         switch_every: batches of one hand before switching (50 in ADH-ViT).
-        schedule: ``'fixed'`` or ``'proportional'`` (see :func:`hand_schedule`).
+        schedule: ``'fixed'``, ``'proportional'`` or ``'original'`` (see
+            :func:`hand_schedule`).
         drop_last: drop each hand's last incomplete global batch; otherwise it is filled
             with samples from the start of that hand's shuffled order.
         shuffle: reshuffle each hand's order every epoch.
@@ -134,7 +143,8 @@ class AlternatingHandBatchSampler(Sampler):
         out = []
         lo, hi = self.rank * self.batch_size, (self.rank + 1) * self.batch_size
         for hand in self.order:
-            start = used[hand] * self.global_batch
+            # 'original' only: a hand out of batches restarts its list (same order)
+            start = used[hand] % self.batches_per_hand[hand] * self.global_batch
             batch = perms[hand][start:start + self.global_batch]
             out.append((hand, batch[lo:hi].tolist()))
             used[hand] += 1

@@ -4,7 +4,8 @@ from .fast_video_decode import FastVideoDecode
 from .fast_video_init import FastVideoInit
 from .repeat_augment import RepeatAugment
 from .safe_decord_init import SafeDecordInit
+from .spread_sample_frames import SpreadSampleFrames
 from .video_rand_augment import VideoRandAugment
 
 __all__ = ['ConfineFrameRange', 'FastVideoDecode', 'FastVideoInit', 'RepeatAugment',
-           'SafeDecordInit', 'VideoRandAugment']
+           'SafeDecordInit', 'SpreadSampleFrames', 'VideoRandAugment']

@@ -33,8 +33,10 @@ class AlternatingTrainLoop(EpochBasedTrainLoop):
     resumed epoch at the saved batch (no replay, no skipped batches) with the saved RNG
     state, and (4) drops the idle head's gradients before each optimizer step.
 
-    **An epoch is one pass over both hands' lists** (``len(train_dataloader)`` batches),
-    so epoch-based schedulers, checkpoints and validation intervals mean what they say.
+    **An epoch is the sampler's epoch** (``len(train_dataloader)`` batches): one pass over
+    both hands' lists (``schedule='fixed'``/``'proportional'``), or ADH-ViT's epoch, the
+    left hand's batches with the right list restarting (``schedule='original'``, used by
+    ``configs/havid_alternating.py`` to reproduce the authors' run).
 
     Args:
         max_epochs: epochs to train; or give ``max_iters`` instead.

@@ -7,12 +7,16 @@ from mmaction.registry import MODELS
 from mmaction.utils import ConfigType, OptConfigType, SampleList
 from torch import Tensor
 
-from mmaction_ext.checkpoint.original import DEFAULT_INIT_SCALE, install_original_checkpoint_hook
+from mmaction_ext.checkpoint.original import install_original_checkpoint_hook
 
 from ..head_init import scale_fresh_heads
 from .hand_blending import HANDS, HandAwareBlending, sample_hand
 
 DEFAULT_HEAD = dict(type='TimeSformerHead', average_clips='prob')
+# ADH-ViT builds lh_head/rh_head after its parent's __init__ has applied init_scale, so
+# its fresh heads keep trunc_normal(std=0.02): no scaling (VideoMAEv2/AMD's single head
+# gets 0.001, see ViTRecognizer3D).
+ADH_VIT_INIT_SCALE = 1.0
 
 
 def _head_cfg(cfg: ConfigType) -> dict:
@@ -41,15 +45,17 @@ class DualHandRecognizer(Recognizer3D):
         backbone: backbone config (e.g. ``MAEVisionTransformer``).
         lh_head, rh_head: head configs; ``type`` defaults to ``TimeSformerHead``.
         idle_head_zero_loss: add the idle head's output times zero to the loss.
-        init_scale: fresh heads (trunc_normal, std 0.02) are multiplied by this, as the
-            original fine-tuning does; heads loaded from a checkpoint are not. 0.001.
+        init_scale: fresh heads (trunc_normal, std 0.02) are multiplied by this; heads
+            loaded from a checkpoint are not. 1.0, ADH-ViT's (its heads escape the
+            parent's ``init_scale``); 0.001 gives VideoMAEv2's single-head rule. Checkpoint
+            conversion reads this attribute for a fresh head too.
     """
 
     def __init__(self, backbone: ConfigType, lh_head: ConfigType, rh_head: ConfigType,
                  neck: OptConfigType = None, train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None, data_preprocessor: OptConfigType = None,
                  idle_head_zero_loss: bool = True,
-                 init_scale: float = DEFAULT_INIT_SCALE) -> None:
+                 init_scale: float = ADH_VIT_INIT_SCALE) -> None:
         super().__init__(backbone=backbone, neck=neck, train_cfg=train_cfg,
                          test_cfg=test_cfg, data_preprocessor=data_preprocessor)
         self.lh_head = MODELS.build(_head_cfg(lh_head))
