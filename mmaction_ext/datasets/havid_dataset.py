@@ -53,9 +53,11 @@ def _hand_folders(data_root: str, layout: str, hand: str, split: str, view: int,
         hand_root = osp.join(data_root, f'view{view}_{hand}_{level}')
         found = sorted(glob.glob(osp.join(hand_root, f'*_{split}_list_videos.txt')))
         if len(found) != 1:
-            raise HAViDListError(
+            error = HAViDListNotFoundError if not found else HAViDListError
+            raise error(
                 f'{hand_root}: expected exactly one *_{split}_list_videos.txt, found '
-                f'{[osp.basename(f) for f in found] or "none"}')
+                f'{[osp.basename(f) for f in found] or "none"}; {LAYOUT_HELP[layout]}; '
+                f'{POINT_AT_DATA}')
         return found[0], osp.join(hand_root, f'videos_{split}')
     raise ValueError(f"layout must be 'dual_hand' or 'authors', got {layout!r}")
 
@@ -226,8 +228,9 @@ class HAViDDataset(SkipUnreadableClipsMixin, BaseActionDataset):
             list_file, video_dir = self._sources(hand)
             _check_hand_paths(hand, list_file, video_dir)
             list_files[hand] = list_file
+            layout = None if hand in self.ann_files else self.layout  # for the message
             clips = read_clip_list(list_file, video_dir, num_classes, self.check_files,
-                                   self.layout)
+                                   layout)
             counts[hand] = len(clips)
             data_list += [dict(filename=f, label=label, hand=hand) for f, label in clips]
         if len(list_files) == 2 and osp.realpath(list_files['lh']) == osp.realpath(
