@@ -15,6 +15,14 @@ import numpy as np
 import pandas as pd
 
 PREDICTION_KEYS = ('pred_score', 'pred_label', 'gt_label')
+
+
+class AnalysisInputError(ValueError):
+    """The dump, the dataset or the class names do not fit together (a user error)."""
+
+
+class UnknownMetadataKeyError(KeyError):
+    """A ``--group-by``/``--aggregate-by`` key that the predictions do not carry."""
 # Bookkeeping fields of MMAction2 samples that say nothing about an error.
 NOISE_KEYS = ('label', 'sample_idx', 'modality', 'start_index', 'num_classes')
 
@@ -47,12 +55,12 @@ def predictions_frame(results: Sequence[dict], infos: Sequence[dict] | None = No
             metadata the dump lacks (e.g. ``filename``, ``person``).
     """
     if infos is not None and len(infos) != len(results):
-        raise ValueError(f'the dump has {len(results)} samples but the dataset has '
+        raise AnalysisInputError(f'the dump has {len(results)} samples but the dataset has '
                          f'{len(infos)}: pass the config the predictions were made with')
     rows = []
     for index, result in enumerate(results):
         if 'pred_score' not in result or 'gt_label' not in result:
-            raise ValueError(f'sample {index} of the dump has no pred_score/gt_label; '
+            raise AnalysisInputError(f'sample {index} of the dump has no pred_score/gt_label; '
                              'dump a single-label recognition test (tools/test.py --dump)')
         scores = _array(result['pred_score']).astype(float).reshape(-1)
         order = np.argsort(-scores, kind='stable')[:topk]
@@ -74,11 +82,12 @@ def aggregate(frame: pd.DataFrame, key: str, topk: int = 3) -> pd.DataFrame:
     """One row per value of ``key`` (e.g. ``video_id``: all sub-sequences of a video),
     scores averaged, as in per-video KTH protocols; other columns keep the first value."""
     if key not in frame.columns:
-        raise KeyError(f'no {key!r} in the predictions; available: {sorted(frame.columns)}')
+        raise UnknownMetadataKeyError(f'no {key!r} in the predictions; available: '
+                                      f'{sorted(frame.columns)}')
     rows = []
     for value, group in frame.groupby(key, sort=False):
         if group['gt'].nunique() != 1:
-            raise ValueError(f'{key}={value!r} groups samples of different labels')
+            raise AnalysisInputError(f'{key}={value!r} groups samples of different labels')
         scores = np.mean(np.stack([np.asarray(s) for s in group['scores']]), axis=0)
         order = np.argsort(-scores, kind='stable')[:topk]
         row = group.iloc[0].to_dict()
@@ -95,7 +104,8 @@ def accuracy_by(frame: pd.DataFrame, key: str, names: Sequence[str] | None = Non
                 ) -> pd.DataFrame:
     """Samples, correct and top-1 accuracy per value of ``key`` (``names`` label ints)."""
     if key not in frame.columns:
-        raise KeyError(f'no {key!r} in the predictions; available: {sorted(frame.columns)}')
+        raise UnknownMetadataKeyError(f'no {key!r} in the predictions; available: '
+                                      f'{sorted(frame.columns)}')
     table = frame.groupby(key, sort=True)['correct'].agg(samples='size', correct='sum')
     table['top1'] = table['correct'] / table['samples']
     table = table.reset_index()
@@ -157,12 +167,12 @@ def _hand_names(names: Names, hand: str | None, num_classes: int) -> list[str]:
     """Class names of one hand (``names`` per hand, shared, or absent: the indices)."""
     if isinstance(names, Mapping):
         if hand not in names:
-            raise ValueError(f'class names given for hands {sorted(names)}, not {hand!r}')
+            raise AnalysisInputError(f'class names given for hands {sorted(names)}, not {hand!r}')
         names = names[hand]
     names = list(names) if names is not None else [str(i) for i in range(num_classes)]
     if len(names) != num_classes:
         where = f' of hand {hand!r}' if hand else ''
-        raise ValueError(f'{len(names)} class names for {num_classes}-class predictions'
+        raise AnalysisInputError(f'{len(names)} class names for {num_classes}-class predictions'
                          f'{where}')
     return names
 
