@@ -192,3 +192,23 @@ def test_prepare_kth_refuses_overlapping_custom_splits(tmp_path):
     assert "persons 2,5 are in both 'train' and 'test'" in line
     line = error_line(run('prepare_kth.py', tmp_path, '--custom', 'train=1-3', 'train=4-6'))
     assert "split 'train' is given twice" in line
+
+
+# ---------------------------------------------------------------------- analyze_results.py
+
+def test_analyze_results_user_errors_are_one_line(tmp_path):
+    import pickle
+
+    import torch
+    dump = tmp_path / 'results.pkl'
+    with open(dump, 'wb') as f:
+        pickle.dump([dict(pred_score=torch.tensor([0.2, 0.8]), gt_label=torch.tensor([1]))
+                     for _ in range(4)], f)
+    line = error_line(run('analyze_results.py', dump, '--out-dir', tmp_path / 'a',
+                          '--group-by', 'camera'))
+    assert "no 'camera' in the predictions" in line
+    line = error_line(run('analyze_results.py', dump, '--out-dir', tmp_path / 'a',
+                          '--classes', 'a', 'b', 'c'))
+    assert '3 class names for 2-class predictions' in line
+    line = error_line(run('analyze_results.py', tmp_path, '--out-dir', tmp_path / 'a'))
+    assert f'results {tmp_path}: is a folder, not a file' in line
