@@ -61,7 +61,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             interval=args.interval)
     if args.dump is not None:
         if not args.dump.endswith(('.pkl', '.pickle')):
-            raise SystemExit(f'--dump must name a .pkl file, got {args.dump!r}')
+            raise SystemExit(f'error: --dump must name a .pkl file, got {args.dump!r}')
         evaluators = cfg.test_evaluator
         evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
         cfg.test_evaluator = evaluators + [dict(type='DumpResults', out_file_path=args.dump)]
