@@ -21,6 +21,7 @@ import argparse
 import logging
 import os
 import os.path as osp
+import sys
 import tempfile
 
 import torch
@@ -37,12 +38,14 @@ from mmaction_ext.checkpoint.original import (
     CheckpointLoadError,
     convert_for_module,
 )
+from mmaction_ext.utils.cli import run_tool
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='original checkpoint (.pth)')
     parser.add_argument('dst', help='MMEngine checkpoint to write')
+    parser.add_argument('--verbose', action='store_true', help='tracebacks of errors')
     parser.add_argument('--show', action='store_true', help='print the report, write nothing')
     parser.add_argument('--config', help='build the model of this config instead of '
                         'reading the architecture off the checkpoint')
@@ -164,4 +167,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -2,7 +2,7 @@
 
     python tools/infer_video.py CONFIG CHECKPOINT VIDEO [VIDEO ...] --out-dir DIR
         [--stride FRAMES] [--batch-size B] [--device cpu|cuda] [--amp] [--features]
-        [--smooth FRAMES] [--list FILE]
+        [--smooth FRAMES] [--list FILE] [--verbose]
 
 Each video is decoded once, front to back; windows are the config's test clip placed
 every --stride frames (default: half a window). Writes DIR/<video stem>/frames.csv,
@@ -13,7 +13,6 @@ if any video failed (each is reported by name; the others go on).
 from __future__ import annotations
 
 import argparse
-import os
 import os.path as osp
 import sys
 import time
@@ -22,6 +21,13 @@ import traceback
 import mmaction_ext  # noqa: F401
 from mmaction_ext.apis import VideoInferencer
 from mmaction_ext.apis.outputs import outputs_complete, write_outputs
+from mmaction_ext.fileio.list_reader import (
+    DuplicateGuard,
+    ListFileError,
+    path_problem,
+    read_list,
+)
+from mmaction_ext.utils.cli import run_tool, wants_traceback
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -40,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--smooth', type=int, default=0,
                         help='moving average of the frame scores over this many frames')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
+    parser.add_argument('--verbose', action='store_true',
+                        help='tracebacks of errors (also MMACTION_EXT_DEBUG=1)')
     args = parser.parse_args(argv)
     if not args.videos and not args.list:
         parser.error('give VIDEO paths and/or --list FILE')
@@ -51,32 +59,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def read_video_list(path: str) -> list[tuple[str, str]]:
-    """``(video, where)`` per non-empty, non-comment line; relative paths from the list's folder."""
+    """``(video, where)`` per non-empty, non-comment line; relative paths from the list's folder.
+
+    The whole line is the path (spaces inside it are kept); BOM, CRLF, blank lines and
+    ``#`` comments are handled by the project's list reader.
+    """
     base = osp.dirname(osp.abspath(path))
-    out = []
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if line and not line.startswith('#'):
-                out.append((line if osp.isabs(line) else osp.join(base, line),
-                            f'{path}:{lineno}'))
-    return out
+    lines = read_list(path, '--list', remedy='give a text file with one video path per line')
+    return [(line.text if osp.isabs(line.text) else osp.join(base, line.text), line.where)
+            for line in lines]
 
 
 def collect_videos(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """Videos of the command line, then of ``--list``; the same real file twice is an error."""
     videos = [(v, 'command line') for v in args.videos]
     if args.list:
-        if not osp.isfile(args.list):
-            raise SystemExit(f'--list {args.list}: no such file')
         videos += read_video_list(args.list)
-    stems: dict[str, str] = {}
+    seen = DuplicateGuard()
+    stems: dict[str, tuple[str, str]] = {}
     for video, where in videos:
+        seen.add(video, where)
         stem = osp.splitext(osp.basename(video))[0]
-        if stem in stems and stems[stem] != osp.abspath(video):
-            raise SystemExit(
-                f'{video} ({where}) and {stems[stem]} would both write {args.out_dir}/{stem}/: '
-                'rename one or run them with different --out-dir')
-        stems[stem] = osp.abspath(video)
+        if stem in stems:
+            other, other_where = stems[stem]
+            raise ListFileError(
+                f'{video} ({where}) and {other} ({other_where}) would both write '
+                f'{args.out_dir}/{stem}/: rename one or run them with different --out-dir')
+        stems[stem] = (video, where)
     return videos
 
 
@@ -90,19 +99,16 @@ def main(argv: list[str] | None = None) -> int:
                    stride=inferencer.stride, window_span=inferencer.pipeline.span,
                    smooth=args.smooth, amp=args.amp, features=args.features)
     failed, done, skipped = [], 0, 0
-    seen = set()
     for video, where in videos:
-        if osp.abspath(video) in seen:
-            continue
-        seen.add(osp.abspath(video))
         out_dir = osp.join(args.out_dir, osp.splitext(osp.basename(video))[0])
         if outputs_complete(out_dir, args.features):
             skipped += 1
             print(f'skip {video}: outputs in {out_dir} are complete')
             continue
-        if not osp.isfile(video):
+        problem = path_problem(video)
+        if problem:
             failed.append(video)
-            print(f'FAILED {video} ({where}): no such file', file=sys.stderr)
+            print(f'FAILED {video} ({where}): {problem}', file=sys.stderr)
             continue
         start = time.perf_counter()
         try:
@@ -111,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as err:  # noqa: BLE001  report by name, go on with the others
             failed.append(video)
             print(f'FAILED {video} ({where}): {type(err).__name__}: {err}', file=sys.stderr)
-            if os.environ.get('MMACTION_EXT_DEBUG'):
+            if wants_traceback(argv):
                 traceback.print_exc()
             continue
         done += 1
@@ -126,4 +132,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

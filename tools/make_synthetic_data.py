@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import argparse
 import os.path as osp
+import sys
 
 from mmaction_ext.synthetic import make_classification_dataset
 from mmaction_ext.synthetic.havid import is_current, make_havid_dataset
 from mmaction_ext.synthetic.long_video import make_long_havid_video
+from mmaction_ext.utils.cli import run_tool
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--verbose', action='store_true', help='tracebacks of errors')
     sub = parser.add_subparsers(dest='kind', required=True)
     cls = sub.add_parser('classification', help='single-label clips, VideoDataset lists')
     cls.add_argument('root')
@@ -86,4 +89,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))

@@ -1,7 +1,7 @@
 """Check an extracted KTH tree and write list files for KTHDataset / VideoDataset.
 
     python tools/prepare_kth.py data/kth --sequences data/kth/00sequences.txt --check-decode
-    python tools/prepare_kth.py data/kth --custom train=1-16 test=17-25
+    python tools/prepare_kth.py data/kth --custom train=1-16 test=17-25   # disjoint
 
 Prints counts per class x scenario and per person, the missing files (the known missing
 person13_handclapping_d3 is expected) and, with ``--check-decode``, unreadable and
@@ -32,6 +32,7 @@ from mmaction_ext.datasets.kth.kth_meta import (
 from mmaction_ext.datasets.kth.kth_sequences import load_sequences_file
 from mmaction_ext.datasets.kth.kth_tree import missing_videos, scan_kth_tree
 from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
+from mmaction_ext.utils.cli import run_tool
 
 OFFICIAL = ('train', 'val', 'test', 'trainval')
 
@@ -86,16 +87,43 @@ def check_decoding(root: str, found: dict[str, str], progress: bool = True) -> d
 
 
 def split_persons(custom: list[str] | None) -> dict[str, tuple[int, ...]]:
-    """Official splits, or ``name=persons`` pairs such as ``train=1-16``."""
+    """Official splits, or ``name=persons`` pairs such as ``train=1-16``.
+
+    Custom splits must not share a person: a person in two splits puts the same videos
+    in both lists (a test set that was trained on).
+    """
     if not custom:
         return {name: KTH_SPLITS[name] for name in OFFICIAL}
-    splits = {}
+    splits: dict[str, tuple[int, ...]] = {}
     for item in custom:
-        if '=' not in item:
-            raise SystemExit(f'--custom {item!r}: expected name=persons, e.g. train=1-16')
-        name, spec = item.split('=', 1)
+        name, sep, spec = item.partition('=')
+        if not sep or not name:
+            raise KTHFormatError(f'--custom {item!r}: expected name=persons, e.g. train=1-16')
+        if name in splits:
+            raise KTHFormatError(f'--custom: split {name!r} is given twice; give each split '
+                                 'once (e.g. train=1-8,11)')
         splits[name] = parse_persons(spec)
+    owner: dict[int, str] = {}
+    for name, persons in splits.items():
+        for person in persons:
+            if person in owner:
+                shared = sorted(set(persons) & set(splits[owner[person]]))
+                raise KTHFormatError(
+                    f'--custom: persons {format_persons(shared)} are in both '
+                    f'{owner[person]!r} and {name!r}; give each person to one split')
+            owner[person] = name
     return splits
+
+
+def format_persons(persons: list[int]) -> str:
+    """``[10, 11, 12, 16]`` as ``10-12,16`` (the form --custom takes)."""
+    runs: list[list[int]] = []
+    for person in sorted(persons):
+        if runs and person == runs[-1][-1] + 1:
+            runs[-1].append(person)
+        else:
+            runs.append([person])
+    return ','.join(f'{r[0]}-{r[-1]}' if len(r) > 1 else str(r[0]) for r in runs)
 
 
 def write_lists(out_dir: str, found: dict[str, str], splits: dict[str, tuple[int, ...]],
@@ -190,12 +218,15 @@ def main(argv: list[str] | None = None) -> int:
                         help='open every video: report unreadable and truncated files')
     parser.add_argument('--report', help='also write the report as JSON here')
     parser.add_argument('--no-progress', action='store_true')
+    parser.add_argument('--verbose', action='store_true', help='tracebacks of errors')
     args = parser.parse_args(argv)
     try:
+        splits = split_persons(args.custom)  # before the (slow) scan: fail fast
         report = build_report(args.root, args.sequences, args.check_decode,
                               progress=not args.no_progress)
-        splits = split_persons(args.custom)
     except (KTHFormatError, FileNotFoundError) as exc:
+        if args.verbose:
+            raise
         print(f'error: {exc}', file=sys.stderr)
         return 1
     sequences = load_sequences_file(args.sequences) if args.sequences else None
@@ -228,4 +259,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

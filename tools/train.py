@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import os.path as osp
+import sys
 
 # isort: off
 import mmaction_ext  # noqa: F401  first: the plugin, its compat fixes and warning filters
@@ -20,6 +21,7 @@ from mmengine.config import Config, DictAction
 from mmaction_ext.datasets.worker_marks import explain_worker_crash
 from mmaction_ext.engine.runner.quiet_runner import build_runner
 from mmaction_ext.utils.cfg_options import check_cfg_options
+from mmaction_ext.utils.cli import run_tool
 from mmaction_ext.utils.disk_errors import explain_disk_full
 from mmaction_ext.utils.dist import init_cpu_distributed
 
@@ -46,7 +48,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--verbose', action='store_true',
-                        help="MMEngine's full console output (the log file always has it)")
+                        help="MMEngine's full console output (the log file always has it) "
+                        'and the traceback of an error')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -100,4 +103,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main))  # a known user error: one line; --verbose: traceback

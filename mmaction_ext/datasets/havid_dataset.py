@@ -11,14 +11,36 @@ from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 from mmengine.logging import MMLogger
 
+from ..fileio.list_reader import (
+    DuplicateGuard,
+    ListFileError,
+    path_problem,
+    read_list,
+)
 from .pipeline_checks import transform_names
 from .unreadable_clips import SkipUnreadableClipsMixin
 
 HANDS = ('lh', 'rh')
 
 
-class HAViDListError(ValueError):
+class HAViDListError(ListFileError):
     """A clip list or label map is malformed (the message names file and line)."""
+
+
+class HAViDListNotFoundError(HAViDListError, FileNotFoundError):
+    """A clip list or label map is missing (the message names the layout and the fix)."""
+
+
+LAYOUT_HELP = {
+    'dual_hand': "layout 'dual_hand' expects <data_root>/{lh,rh}_v<view>/"
+                 '{train,val}_list_video.txt with the clips under <data_root>/'
+                 '{lh,rh}_v<view>/videos/',
+    'authors': "layout 'authors' expects <data_root>/view<view>_{lh,rh}_{pt,aa}/"
+               '*_{train,val}_list_videos.txt with the clips under videos_{train,val}/',
+}
+POINT_AT_DATA = ('put the data there, or point the config at it: --cfg-options '
+                 'data_root=/path/to/havid (or the dataset\'s ann_files/video_dirs per '
+                 'hand); see docs/datasets.md')
 
 
 def _hand_folders(data_root: str, layout: str, hand: str, split: str, view: int,
@@ -31,9 +53,11 @@ def _hand_folders(data_root: str, layout: str, hand: str, split: str, view: int,
         hand_root = osp.join(data_root, f'view{view}_{hand}_{level}')
         found = sorted(glob.glob(osp.join(hand_root, f'*_{split}_list_videos.txt')))
         if len(found) != 1:
-            raise HAViDListError(
+            error = HAViDListNotFoundError if not found else HAViDListError
+            raise error(
                 f'{hand_root}: expected exactly one *_{split}_list_videos.txt, found '
-                f'{[osp.basename(f) for f in found] or "none"}')
+                f'{[osp.basename(f) for f in found] or "none"}; {LAYOUT_HELP[layout]}; '
+                f'{POINT_AT_DATA}')
         return found[0], osp.join(hand_root, f'videos_{split}')
     raise ValueError(f"layout must be 'dual_hand' or 'authors', got {layout!r}")
 
@@ -62,60 +86,53 @@ def _check_hand_paths(hand: str, list_file: str, video_dir: str) -> None:
 def read_label_map(path: str) -> list[str]:
     """Class names, one per line (an optional leading ``<index> `` must count from 0)."""
     names = []
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            text = line.strip()
-            if not text:
-                continue
-            head, _, rest = text.partition(' ')
-            if head.isdigit() and rest:
-                if int(head) != len(names):
-                    raise HAViDListError(f'{path}:{lineno}: index {head}, expected {len(names)}')
-                text = rest.strip()
-            names.append(text)
+    for line in read_list(path, 'label map', remedy='give one class name per line',
+                          error=HAViDListError, missing_error=HAViDListNotFoundError):
+        text = line.text
+        head, _, rest = text.partition(' ')
+        if head.isdigit() and rest:
+            if int(head) != len(names):
+                raise HAViDListError(f'{line.where}: index {head}, expected {len(names)}')
+            text = rest.strip()
+        names.append(text)
     return names
 
 
 def read_clip_list(path: str, video_dir: str, num_classes: int | None = None,
-                   check_files: bool = True) -> list[tuple[str, int]]:
+                   check_files: bool = True, layout: str | None = None
+                   ) -> list[tuple[str, int]]:
     """Parse ``<relative/path> <label>`` lines into ``[(absolute_path, label), ...]``."""
-    if osp.isdir(path):
-        raise HAViDListError(f'{path}: the clip list is a directory; point ann_files (or '
-                             f'data_root) at the list file')
-    if not osp.isfile(path):
-        raise HAViDListError(f'clip list not found: {path}')
-    clips = []
-    first_line: dict[str, int] = {}  # real file -> line it was first listed on
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 2 or not fields[1].lstrip('-').isdigit():
-                raise HAViDListError(
-                    f'{path}:{lineno}: expected "<relative/path> <label>", got {line.strip()!r}')
-            label = int(fields[1])
-            if label < 0 and num_classes is None:
-                raise HAViDListError(f'{path}:{lineno}: label {label} is negative; labels '
-                                     f'are class indices 0, 1, ...')
-            if label < 0 or (num_classes is not None and label >= num_classes):
-                raise HAViDListError(
-                    f'{path}:{lineno}: label {label} outside [0, {num_classes}); fix the '
-                    'label, or num_classes/label_map if the head really has more classes')
-            filename = osp.join(video_dir, fields[0])
-            if check_files and not osp.isfile(filename):
-                raise HAViDListError(f'{path}:{lineno}: video not found: {filename}; fix '
-                                     'the line or video_dirs, or remove the line')
-            real = osp.realpath(filename)  # a sample is the file it reads, not its text
-            if real in first_line:  # it would count twice in training and in the metric
-                raise HAViDListError(
-                    f'{path}:{lineno}: {fields[0]} is already listed on line '
-                    f'{first_line[real]} (same file); remove one of the two lines')
-            first_line[real] = lineno
-            clips.append((filename, label))
-    if not clips:
+    where_data = f'{LAYOUT_HELP[layout]}; ' if layout in LAYOUT_HELP else ''
+    lines = read_list(path, 'HA-ViD clip list', remedy=where_data + POINT_AT_DATA,
+                      min_fields=2, max_fields=2, form='<relative/path> <label>',
+                      allow_empty=True, error=HAViDListError,
+                      missing_error=HAViDListNotFoundError)
+    if not lines:
         raise HAViDListError(f'{path}: no clips (the list is empty); point ann_files or '
                              'data_root at the right list')
+    clips = []
+    seen = DuplicateGuard(HAViDListError)  # a sample is the file it reads, not its text
+    for line in lines:
+        relpath, label_text = line.fields
+        if not label_text.lstrip('-').isdigit():
+            raise HAViDListError(
+                f'{line.where}: expected "<relative/path> <label>", got {line.text!r}')
+        label = int(label_text)
+        if label < 0 and num_classes is None:
+            raise HAViDListError(f'{line.where}: label {label} is negative; labels '
+                                 f'are class indices 0, 1, ...')
+        if label < 0 or (num_classes is not None and label >= num_classes):
+            raise HAViDListError(
+                f'{line.where}: label {label} outside [0, {num_classes}); fix the '
+                'label, or num_classes/label_map if the head really has more classes')
+        filename = osp.join(video_dir, relpath)
+        problem = path_problem(filename) if check_files else None
+        if problem:
+            what = 'video not found' if problem == 'no such file' else f'video {problem}'
+            raise HAViDListError(f'{line.where}: {what}: {filename}; fix '
+                                 'the line or video_dirs, or remove the line')
+        seen.add(filename, line.where, relpath)  # it would count twice in training and metric
+        clips.append((filename, label))
     return clips
 
 
@@ -211,7 +228,9 @@ class HAViDDataset(SkipUnreadableClipsMixin, BaseActionDataset):
             list_file, video_dir = self._sources(hand)
             _check_hand_paths(hand, list_file, video_dir)
             list_files[hand] = list_file
-            clips = read_clip_list(list_file, video_dir, num_classes, self.check_files)
+            layout = None if hand in self.ann_files else self.layout  # for the message
+            clips = read_clip_list(list_file, video_dir, num_classes, self.check_files,
+                                   layout)
             counts[hand] = len(clips)
             data_list += [dict(filename=f, label=label, hand=hand) for f, label in clips]
         if len(list_files) == 2 and osp.realpath(list_files['lh']) == osp.realpath(

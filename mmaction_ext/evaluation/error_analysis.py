@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import os
 import os.path as osp
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence, Union
 
 import numpy as np
 import pandas as pd
 
 PREDICTION_KEYS = ('pred_score', 'pred_label', 'gt_label')
+
+
+class AnalysisInputError(ValueError):
+    """The dump, the dataset or the class names do not fit together (a user error)."""
+
+
+class UnknownMetadataKeyError(KeyError):
+    """A ``--group-by``/``--aggregate-by`` key that the predictions do not carry."""
 # Bookkeeping fields of MMAction2 samples that say nothing about an error.
 NOISE_KEYS = ('label', 'sample_idx', 'modality', 'start_index', 'num_classes')
 
@@ -47,12 +55,12 @@ def predictions_frame(results: Sequence[dict], infos: Sequence[dict] | None = No
             metadata the dump lacks (e.g. ``filename``, ``person``).
     """
     if infos is not None and len(infos) != len(results):
-        raise ValueError(f'the dump has {len(results)} samples but the dataset has '
+        raise AnalysisInputError(f'the dump has {len(results)} samples but the dataset has '
                          f'{len(infos)}: pass the config the predictions were made with')
     rows = []
     for index, result in enumerate(results):
         if 'pred_score' not in result or 'gt_label' not in result:
-            raise ValueError(f'sample {index} of the dump has no pred_score/gt_label; '
+            raise AnalysisInputError(f'sample {index} of the dump has no pred_score/gt_label; '
                              'dump a single-label recognition test (tools/test.py --dump)')
         scores = _array(result['pred_score']).astype(float).reshape(-1)
         order = np.argsort(-scores, kind='stable')[:topk]
@@ -74,11 +82,12 @@ def aggregate(frame: pd.DataFrame, key: str, topk: int = 3) -> pd.DataFrame:
     """One row per value of ``key`` (e.g. ``video_id``: all sub-sequences of a video),
     scores averaged, as in per-video KTH protocols; other columns keep the first value."""
     if key not in frame.columns:
-        raise KeyError(f'no {key!r} in the predictions; available: {sorted(frame.columns)}')
+        raise UnknownMetadataKeyError(f'no {key!r} in the predictions; available: '
+                                      f'{sorted(frame.columns)}')
     rows = []
     for value, group in frame.groupby(key, sort=False):
         if group['gt'].nunique() != 1:
-            raise ValueError(f'{key}={value!r} groups samples of different labels')
+            raise AnalysisInputError(f'{key}={value!r} groups samples of different labels')
         scores = np.mean(np.stack([np.asarray(s) for s in group['scores']]), axis=0)
         order = np.argsort(-scores, kind='stable')[:topk]
         row = group.iloc[0].to_dict()
@@ -95,7 +104,8 @@ def accuracy_by(frame: pd.DataFrame, key: str, names: Sequence[str] | None = Non
                 ) -> pd.DataFrame:
     """Samples, correct and top-1 accuracy per value of ``key`` (``names`` label ints)."""
     if key not in frame.columns:
-        raise KeyError(f'no {key!r} in the predictions; available: {sorted(frame.columns)}')
+        raise UnknownMetadataKeyError(f'no {key!r} in the predictions; available: '
+                                      f'{sorted(frame.columns)}')
     table = frame.groupby(key, sort=True)['correct'].agg(samples='size', correct='sum')
     table['top1'] = table['correct'] / table['samples']
     table = table.reset_index()
@@ -150,7 +160,46 @@ def to_markdown(table: pd.DataFrame, float_format: str = '{:.4f}') -> str:
     return '\n'.join(lines)
 
 
-def analyze(results: Sequence[dict], out_dir: str, names: Sequence[str] | None = None,
+Names = Union[Sequence[str], Mapping[str, Sequence[str]], None]
+
+
+def _hand_names(names: Names, hand: str | None, num_classes: int) -> list[str]:
+    """Class names of one hand (``names`` per hand, shared, or absent: the indices)."""
+    if isinstance(names, Mapping):
+        if hand not in names:
+            raise AnalysisInputError(f'class names given for hands {sorted(names)}, not {hand!r}')
+        names = names[hand]
+    names = list(names) if names is not None else [str(i) for i in range(num_classes)]
+    if len(names) != num_classes:
+        where = f' of hand {hand!r}' if hand else ''
+        raise AnalysisInputError(f'{len(names)} class names for {num_classes}-class predictions'
+                         f'{where}')
+    return names
+
+
+def _class_tables(frame: pd.DataFrame, names: list[str], out_dir: str, suffix: str,
+                  title: str, paths: dict[str, str], sections: list[str]) -> float:
+    """Per-class CSV and confusion matrix (CSV, PNG) of one hand; its mean class top-1.
+
+    The mean is over the classes present in the ground truth, as ``HandAccMetric``'s
+    ``mean_class_accuracy`` (``mean_class_recall``), so the figures agree with test.py.
+    """
+    per_class = accuracy_by(frame, 'gt', names).rename(columns={'gt': 'label'})
+    paths[f'per_class{suffix}'] = osp.join(out_dir, f'per_class{suffix}.csv')
+    per_class.to_csv(paths[f'per_class{suffix}'], index=False)
+    sections.append(f'## Per class{title}\n\n' + to_markdown(per_class))
+    matrix = confusion_matrix(frame, len(names))
+    paths[f'confusion_csv{suffix}'] = osp.join(out_dir, f'confusion_matrix{suffix}.csv')
+    pd.DataFrame(matrix, index=names, columns=names).to_csv(paths[f'confusion_csv{suffix}'])
+    paths[f'confusion_png{suffix}'] = plot_confusion(
+        matrix, names, osp.join(out_dir, f'confusion_matrix{suffix}.png'))
+    sections.append(f'## Confusion matrix{title} (rows: true, columns: predicted)\n\n'
+                    + to_markdown(pd.DataFrame(matrix, columns=names).assign(true=names)[
+                        ['true', *names]]))
+    return float(per_class['top1'].mean())
+
+
+def analyze(results: Sequence[dict], out_dir: str, names: Names = None,
             group_by: Sequence[str] | None = None, infos: Sequence[dict] | None = None,
             topk: int = 3, aggregate_by: str | None = None) -> dict:
     """Write per-class / per-key tables (CSV + ``summary.md``), the confusion matrix
@@ -159,14 +208,20 @@ def analyze(results: Sequence[dict], out_dir: str, names: Sequence[str] | None =
     ``group_by`` defaults to whichever of ``person``, ``scenario``, ``hand`` the
     predictions carry. ``aggregate_by`` (e.g. ``video_id``) first merges the samples that
     share that key by averaging their scores (per-video accuracy from sub-sequences).
+
+    Predictions with a ``hand`` (a dual-hand model: class k of the left hand is not class
+    k of the right) get one per-class table and confusion matrix per hand
+    (``per_class_lh.csv``, ``confusion_matrix_lh.csv``, ...), ``names`` may be per hand,
+    and ``mean_class_top1`` is the mean over hands of each hand's mean class top-1, the
+    figure ``HandAccMetric`` reports as ``hand_acc/mean_mean_class_accuracy``.
     """
     frame = predictions_frame(results, infos, topk)
     if aggregate_by:
         frame = aggregate(frame, aggregate_by, topk)
-    num_classes = int(frame['num_classes'].max())
-    names = list(names) if names is not None else [str(i) for i in range(num_classes)]
-    if len(names) != num_classes:
-        raise ValueError(f'{len(names)} class names for {num_classes}-class predictions')
+    hands = sorted(frame['hand'].unique()) if 'hand' in frame.columns else [None]
+    parts = {hand: frame if hand is None else frame[frame['hand'] == hand] for hand in hands}
+    hand_names = {hand: _hand_names(names, hand, int(part['num_classes'].max()))
+                  for hand, part in parts.items()}
     if group_by is None:
         group_by = [k for k in ('person', 'scenario', 'hand') if k in frame.columns]
     os.makedirs(out_dir, exist_ok=True)
@@ -174,34 +229,33 @@ def analyze(results: Sequence[dict], out_dir: str, names: Sequence[str] | None =
     level = f' (scores averaged per {aggregate_by})' if aggregate_by else ''
     sections = [f'# Error analysis\n\nsamples: {len(frame)}{level}, top-1: '
                 f'{frame["correct"].mean():.4f}\n']
-
-    per_class = accuracy_by(frame, 'gt', names).rename(columns={'gt': 'label'})
-    paths['per_class'] = osp.join(out_dir, 'per_class.csv')
-    per_class.to_csv(paths['per_class'], index=False)
-    sections.append('## Per class\n\n' + to_markdown(per_class))
-    mean_class = float(per_class['top1'].mean())
+    mean_class: dict[str | None, float] = {}
+    for hand, part in parts.items():
+        suffix, title = ('', '') if hand is None else (f'_{hand}', f' ({hand})')
+        mean_class[hand] = _class_tables(part, hand_names[hand], out_dir, suffix, title,
+                                         paths, sections)
     for key in group_by:
         table = accuracy_by(frame, key)
         paths[f'per_{key}'] = osp.join(out_dir, f'per_{key}.csv')
         table.to_csv(paths[f'per_{key}'], index=False)
         sections.append(f'## Per {key}\n\n' + to_markdown(table))
 
-    matrix = confusion_matrix(frame, num_classes)
-    paths['confusion_csv'] = osp.join(out_dir, 'confusion_matrix.csv')
-    pd.DataFrame(matrix, index=names, columns=names).to_csv(paths['confusion_csv'])
-    paths['confusion_png'] = plot_confusion(matrix, names,
-                                            osp.join(out_dir, 'confusion_matrix.png'))
-    sections.append('## Confusion matrix (rows: true, columns: predicted)\n\n' + to_markdown(
-        pd.DataFrame(matrix, columns=names).assign(true=names)[['true', *names]]))
-
-    wrong = misclassified(frame, names, topk)
+    wrong = pd.concat([misclassified(part, hand_names[hand], topk)
+                       for hand, part in parts.items()], ignore_index=True)
+    wrong = wrong.sort_values('score', ascending=False, kind='stable').reset_index(drop=True)
     paths['misclassified'] = osp.join(out_dir, 'misclassified.csv')
     wrong.to_csv(paths['misclassified'], index=False)
-    shown = [c for c in ('index', 'true', 'predicted', 'score', 'filename', 'frame_range',
-                         f'top{topk}') if c in wrong.columns]
+    shown = [c for c in ('index', 'hand', 'true', 'predicted', 'score', 'filename',
+                         'frame_range', f'top{topk}') if c in wrong.columns]
     sections.append(f'## Misclassified ({len(wrong)})\n\n' + to_markdown(wrong[shown]))
     paths['summary'] = osp.join(out_dir, 'summary.md')
     with open(paths['summary'], 'w') as f:
         f.write('\n\n'.join(sections) + '\n')
-    return dict(samples=len(frame), top1=float(frame['correct'].mean()),
-                mean_class_top1=mean_class, misclassified=len(wrong), paths=paths)
+    summary = dict(samples=len(frame), top1=float(frame['correct'].mean()),
+                   mean_class_top1=float(np.mean(list(mean_class.values()))),
+                   misclassified=len(wrong), paths=paths)
+    if hands != [None]:
+        summary['hands'] = {hand: dict(samples=len(part), top1=float(part['correct'].mean()),
+                                       mean_class_top1=mean_class[hand])
+                            for hand, part in parts.items()}
+    return summary

@@ -6,9 +6,9 @@ from typing import Callable, Sequence, Union
 
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
-from mmengine.fileio import list_from_file
 from mmengine.logging import MMLogger
 
+from ...fileio.list_reader import DuplicateGuard, path_problem, read_list
 from ..pipeline_checks import transform_names
 from ..unreadable_clips import SkipUnreadableClipsMixin
 from .kth_meta import (
@@ -24,6 +24,9 @@ from .kth_sequences import load_sequences_file
 from .kth_tree import check_complete, parse_relpath, scan_kth_tree
 
 _RANGE_TRANSFORM = 'ConfineFrameRange'
+LIST_REMEDY = ('write it with tools/prepare_kth.py DATA_ROOT, or drop ann_file to read the '
+               'extracted tree <data_root>/<action>/personNN_<action>_dK_uncomp.avi; '
+               'see docs/datasets.md')
 
 
 @DATASETS.register_module()
@@ -125,26 +128,20 @@ class KTHDataset(SkipUnreadableClipsMixin, BaseActionDataset):
 
     def _read_list_file(self, path: str) -> list:
         entries = []
-        first_line: dict[tuple, int] = {}  # (real file, start, end) -> first line listing it
         video_root = self.data_prefix.get('video', '') or ''
-        if osp.isdir(path):
-            raise KTHFormatError(f'{path}: ann_file is a directory; point it at the list '
-                                 f'file (e.g. kth_train_list.txt from tools/prepare_kth.py)')
-        for number, line in enumerate(list_from_file(path), start=1):
-            if not line.strip():
-                continue
-            where = f'{path}:{number}'
-            # a sample is the file it reads: './a.avi', 'x/../a.avi' and links are one
-            key = (osp.realpath(osp.join(video_root, line.split()[0])),
-                   *line.split()[2:])
-            if key in first_line:  # it would count twice in training and in the metric
-                raise KTHFormatError(f'{where}: {line.strip()!r} repeats line '
-                                     f'{first_line[key]}; remove one of the two lines')
-            first_line[key] = number
-            parts = line.split()
-            if len(parts) not in (2, 4) or not all(p.lstrip('-').isdigit() for p in parts[1:]):
-                raise KTHFormatError(f'{where}: expected "<relpath> <label>" or '
-                                     f'"<relpath> <label> <start> <end>", got {line!r}')
+        form = '<relpath> <label>" or "<relpath> <label> <start> <end>'
+        lines = read_list(path, 'KTH list file', remedy=LIST_REMEDY, min_fields=2,
+                          max_fields=4, form=form, allow_empty=True, error=KTHFormatError)
+        if not lines:
+            raise KTHFormatError(f'{path}: the list file is empty; regenerate it with '
+                                 'tools/prepare_kth.py or point ann_file at the right file')
+        seen = DuplicateGuard(KTHFormatError)  # (real file, start, end): one sample
+        for line in lines:
+            where, parts = line.where, line.fields
+            if len(parts) == 3 or not all(p.lstrip('-').isdigit() for p in parts[1:]):
+                raise KTHFormatError(f'{where}: expected "{form}", got {line.text!r}')
+            filename = osp.join(video_root, parts[0])
+            seen.add(filename, where, parts[0], extra=parts[2:])
             video = parse_relpath(parts[0], where)
             if int(parts[1]) != video.label:
                 raise KTHFormatError(f'{where}: label {parts[1]} does not match action '
@@ -157,14 +154,14 @@ class KTHDataset(SkipUnreadableClipsMixin, BaseActionDataset):
                                          'starts before frame 1')
                 frame_range = (start, end)
             if self._wanted(video):
-                filename = osp.join(video_root, parts[0])
-                if self.check_files and not osp.isfile(filename):
+                problem = path_problem(filename) if self.check_files else None
+                if problem == 'no such file':
                     raise FileNotFoundError(f'{where}: video not found: {filename}; fix '
                                             'data_prefix or the line, or remove it')
+                if problem:
+                    raise KTHFormatError(f'{where}: {filename} {problem}; list video '
+                                         'files, or fix data_prefix')
                 entries.append((video, parts[0], frame_range, 0))
-        if not first_line:
-            raise KTHFormatError(f'{path}: the list file is empty; regenerate it with '
-                                 'tools/prepare_kth.py or point ann_file at the right file')
         return entries
 
     def _split_into_sequences(self, entries: list) -> list:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from ...fileio.list_reader import read_text_lines
 from .kth_meta import KTHFormatError, parse_kth_name
 
 _LINE = re.compile(r'^(?P<name>person\S*)\s+(?:(?P<missing>\*missing\*)|frames\s+(?P<ranges>.*))$')
@@ -69,5 +70,7 @@ def parse_sequences(lines: list[str], source: str = '00sequences.txt'
 
 def load_sequences_file(path: str) -> dict[str, Ranges | None]:
     """Read and parse a ``00sequences.txt`` file (see :func:`parse_sequences`)."""
-    with open(path, encoding='utf-8', errors='replace') as f:
-        return parse_sequences(f.read().splitlines(), source=path)
+    lines = read_text_lines(path, 'KTH sequences file', errors='replace', remedy=(
+        "KTH's 00sequences.txt comes with the dataset; set sequences_file to its path or "
+        'to None (whole videos)'))
+    return parse_sequences(lines, source=path)

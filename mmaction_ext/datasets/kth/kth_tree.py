@@ -50,7 +50,8 @@ def scan_kth_tree(root: str, notes: list[str] | None = None) -> dict[str, str]:
     """
     if not osp.isdir(root):
         raise FileNotFoundError(f'KTH root {root!r} is not a folder; extract the six action '
-                                'zips into <root>/<action>/ (see README, KTH section)')
+                                'zips into <root>/<action>/, or point the config at your copy: '
+                                '--cfg-options data_root=/path/to/kth (see docs/datasets.md)')
     notes = [] if notes is None else notes
     found: dict[str, str] = {}
     flat = 0
