@@ -1,4 +1,26 @@
 """Writing files: every file the project writes goes through one atomic writer."""
-from .atomic_local_backend import AtomicLocalBackend, atomic_write_bytes
+from .atomic_local_backend import AtomicLocalBackend, atomic_write_bytes, atomic_write_stream
+from .write_errors import (
+    DiskFullError,
+    FileWriteError,
+    NotWritableError,
+    OutputIsFolderError,
+    OutputIsInputError,
+)
+from .writers import (
+    append_text,
+    save_checkpoint,
+    write_csv,
+    write_figure_png,
+    write_json,
+    write_lines,
+    write_npy,
+    write_text,
+)
 
-__all__ = ['AtomicLocalBackend', 'atomic_write_bytes']
+__all__ = [
+    'AtomicLocalBackend', 'atomic_write_bytes', 'atomic_write_stream', 'DiskFullError',
+    'FileWriteError', 'NotWritableError', 'OutputIsFolderError', 'OutputIsInputError',
+    'append_text', 'save_checkpoint', 'write_csv', 'write_figure_png', 'write_json',
+    'write_lines', 'write_npy', 'write_text'
+]
