@@ -19,11 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import os.path as osp
-import tempfile
 
-import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
@@ -37,6 +33,7 @@ from mmaction_ext.checkpoint.original import (
     CheckpointLoadError,
     convert_for_module,
 )
+from mmaction_ext.fileio import FileWriteError, check_writable, save_checkpoint
 
 
 def parse_args() -> argparse.Namespace:
@@ -94,20 +91,6 @@ def build_initialised(registry, cfg: dict):
     return model
 
 
-def save_atomic(obj: dict, dst: str) -> None:
-    """Write to a temporary file beside ``dst``, then rename over it."""
-    folder = osp.dirname(osp.abspath(dst))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.convert_', suffix='.tmp')
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-
-
 def from_file_only(state_dict: dict, target: dict, report) -> tuple[dict, list[str]]:
     """Keep only tensors that came from the file and that the model has.
 
@@ -123,6 +106,11 @@ def from_file_only(state_dict: dict, target: dict, report) -> tuple[dict, list[s
 
 def main() -> None:
     args = parse_args()
+    if not args.show:  # before minutes of conversion: an output that cannot be written
+        try:
+            check_writable(args.dst, inputs=[args.src])
+        except FileWriteError as err:
+            raise SystemExit(f'error: {err}') from err
     from mmaction.registry import MODELS
     notes = []
     try:
@@ -159,7 +147,10 @@ def main() -> None:
                 model=plain(cfg), inferred=notes, load_report=text,
                 heads=[h for h in HEADS if f'{h}.fc_cls.weight' in state_dict],
                 not_in_checkpoint=absent)
-    save_atomic(dict(meta=meta, state_dict=state_dict), args.dst)
+    try:
+        save_checkpoint(dict(meta=meta, state_dict=state_dict), args.dst, inputs=[args.src])
+    except FileWriteError as err:
+        raise SystemExit(f'error: {err}') from err
     print(f'wrote {args.dst}')
 
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os.path as osp
 import sys
 
 import numpy as np
 
 from mmaction_ext.evaluation import TemporalSegmentationMetric
-from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
+from mmaction_ext.fileio import write_json
 
 
 def read_label_columns(path: str, columns: dict[str, str]) -> dict[str, np.ndarray]:
@@ -103,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f'temporal segmentation ({len(pairs)} video(s), percent):')
     print(format_table(metrics))
     if args.out:
-        atomic_write_bytes(json.dumps(metrics, indent=1).encode(), args.out)
+        write_json(args.out, metrics, inputs=args.files)
         print(f'written: {args.out}')
     return 0
 

@@ -14,6 +14,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from mmaction_ext.fileio import write_figure_png, write_text
+
 PREDICTION_KEYS = ('pred_score', 'pred_label', 'gt_label')
 # Bookkeeping fields of MMAction2 samples that say nothing about an error.
 NOISE_KEYS = ('label', 'sample_idx', 'modality', 'start_index', 'num_classes')
@@ -116,14 +118,11 @@ def plot_confusion(matrix: np.ndarray, names: Sequence[str], path: str) -> str:
     """Save the confusion matrix (counts in the cells) as a PNG."""
     import matplotlib
     matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
     import torch
     from mmaction.evaluation import ConfusionMatrix
     fig = ConfusionMatrix.plot(torch.as_tensor(matrix), include_values=True,
                                classes=list(names), show=False)
-    fig.savefig(path, dpi=100, bbox_inches='tight')
-    plt.close(fig)
-    return path
+    return write_figure_png(path, fig, dpi=100, bbox_inches='tight')
 
 
 def misclassified(frame: pd.DataFrame, names: Sequence[str], topk: int = 3) -> pd.DataFrame:
@@ -177,18 +176,18 @@ def analyze(results: Sequence[dict], out_dir: str, names: Sequence[str] | None =
 
     per_class = accuracy_by(frame, 'gt', names).rename(columns={'gt': 'label'})
     paths['per_class'] = osp.join(out_dir, 'per_class.csv')
-    per_class.to_csv(paths['per_class'], index=False)
+    write_text(paths['per_class'], per_class.to_csv(index=False))
     sections.append('## Per class\n\n' + to_markdown(per_class))
     mean_class = float(per_class['top1'].mean())
     for key in group_by:
         table = accuracy_by(frame, key)
         paths[f'per_{key}'] = osp.join(out_dir, f'per_{key}.csv')
-        table.to_csv(paths[f'per_{key}'], index=False)
+        write_text(paths[f'per_{key}'], table.to_csv(index=False))
         sections.append(f'## Per {key}\n\n' + to_markdown(table))
 
     matrix = confusion_matrix(frame, num_classes)
     paths['confusion_csv'] = osp.join(out_dir, 'confusion_matrix.csv')
-    pd.DataFrame(matrix, index=names, columns=names).to_csv(paths['confusion_csv'])
+    write_text(paths['confusion_csv'], pd.DataFrame(matrix, index=names, columns=names).to_csv())
     paths['confusion_png'] = plot_confusion(matrix, names,
                                             osp.join(out_dir, 'confusion_matrix.png'))
     sections.append('## Confusion matrix (rows: true, columns: predicted)\n\n' + to_markdown(
@@ -196,12 +195,11 @@ def analyze(results: Sequence[dict], out_dir: str, names: Sequence[str] | None =
 
     wrong = misclassified(frame, names, topk)
     paths['misclassified'] = osp.join(out_dir, 'misclassified.csv')
-    wrong.to_csv(paths['misclassified'], index=False)
+    write_text(paths['misclassified'], wrong.to_csv(index=False))
     shown = [c for c in ('index', 'true', 'predicted', 'score', 'filename', 'frame_range',
                          f'top{topk}') if c in wrong.columns]
     sections.append(f'## Misclassified ({len(wrong)})\n\n' + to_markdown(wrong[shown]))
     paths['summary'] = osp.join(out_dir, 'summary.md')
-    with open(paths['summary'], 'w') as f:
-        f.write('\n\n'.join(sections) + '\n')
+    write_text(paths['summary'], '\n\n'.join(sections) + '\n')
     return dict(samples=len(frame), top1=float(frame['correct'].mean()),
                 mean_class_top1=mean_class, misclassified=len(wrong), paths=paths)

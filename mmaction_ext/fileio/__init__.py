@@ -6,6 +6,7 @@ from .write_errors import (
     NotWritableError,
     OutputIsFolderError,
     OutputIsInputError,
+    check_writable,
 )
 from .writers import (
     append_text,
@@ -21,6 +22,7 @@ from .writers import (
 __all__ = [
     'AtomicLocalBackend', 'atomic_write_bytes', 'atomic_write_stream', 'DiskFullError',
     'FileWriteError', 'NotWritableError', 'OutputIsFolderError', 'OutputIsInputError',
-    'append_text', 'save_checkpoint', 'write_csv', 'write_figure_png', 'write_json',
+    'check_writable', 'append_text', 'save_checkpoint', 'write_csv', 'write_figure_png',
+    'write_json',
     'write_lines', 'write_npy', 'write_text'
 ]

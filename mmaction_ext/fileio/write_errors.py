@@ -104,3 +104,25 @@ def explain(err: OSError, path: str) -> OSError:
         return OutputIsFolderError(
             err.errno, f'cannot write {path}: it is a folder; give a file name', path)
     return err
+
+
+def check_writable(path, inputs: Iterable = ()) -> None:
+    """Raise now what writing ``path`` would raise for its place: a folder, one of
+    ``inputs``, a read-only or forbidden folder (for tools that work minutes first)."""
+    path = os.fspath(path)
+    target = os.path.realpath(path)
+    refuse_folder(path, target)
+    refuse_own_input(path, target, inputs)
+    folder = os.path.dirname(target)
+    while folder and not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    if folder and not os.access(folder, os.W_OK):
+        code = errno.EROFS if _read_only(folder) else errno.EACCES
+        raise explain(OSError(code, os.strerror(code), path), path)
+
+
+def _read_only(folder: str) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
