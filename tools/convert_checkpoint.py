@@ -11,9 +11,10 @@ config as plain Python data (it loads through the project's safe loader). Withou
 inferred fact is printed); what they leave open is refused with the option that supplies
 it. ``--frames``/``--size`` name the clip the checkpoint was trained with when the file
 does not record it. ``--ema`` converts the EMA weights (``model_ema`` of the originals,
-or an MMEngine EMAHook checkpoint). ``--show`` prints the report and writes nothing. The
-file is written to a temporary name and renamed, so an interrupted run never leaves a
-truncated DST.
+or an MMEngine EMAHook checkpoint). ``--show`` prints the report and writes nothing. DST is
+written by the project's atomic writer (temporary file, fsync, rename: an interrupted run
+never leaves a truncated DST; a new file's mode follows the umask); a DST that is SRC
+itself (or a link to it) or a folder is refused before converting.
 """
 from __future__ import annotations
 
