@@ -19,7 +19,7 @@ import sys
 import numpy as np
 
 from mmaction_ext.evaluation import TemporalSegmentationMetric
-from mmaction_ext.fileio import write_json
+from mmaction_ext.fileio import FileWriteError, write_json
 
 
 def read_label_columns(path: str, columns: dict[str, str]) -> dict[str, np.ndarray]:
@@ -102,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f'temporal segmentation ({len(pairs)} video(s), percent):')
     print(format_table(metrics))
     if args.out:
-        write_json(args.out, metrics, inputs=args.files)
+        try:
+            write_json(args.out, metrics, inputs=args.files)
+        except FileWriteError as err:
+            raise SystemExit(f'error: {err}') from err
         print(f'written: {args.out}')
     return 0
 

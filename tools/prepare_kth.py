@@ -30,7 +30,7 @@ from mmaction_ext.datasets.kth.kth_meta import (
 )
 from mmaction_ext.datasets.kth.kth_sequences import load_sequences_file
 from mmaction_ext.datasets.kth.kth_tree import missing_videos, scan_kth_tree
-from mmaction_ext.fileio import write_json, write_lines
+from mmaction_ext.fileio import FileWriteError, write_json, write_lines
 
 OFFICIAL = ('train', 'val', 'test', 'trainval')
 
@@ -221,7 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     for path in written.values():
         print(f'wrote {path}')
     if args.report:
-        write_json(args.report, report)
+        try:
+            write_json(args.report, report)
+        except FileWriteError as err:
+            raise SystemExit(f'error: {err}') from err
     return 1 if report['missing'] or report['unreadable'] else 0
 
 

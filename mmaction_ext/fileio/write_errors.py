@@ -58,11 +58,7 @@ def refuse_folder(path: str, target: str) -> None:
     if os.path.isdir(target):
         raise OutputIsFolderError(
             errno.EISDIR, f'cannot write {path}: it is a folder; give a file name '
-            f'(e.g. {os.path.join(path, "out" + _suffix_hint(path))})', path)
-
-
-def _suffix_hint(path: str) -> str:
-    return os.path.splitext(os.path.basename(os.path.normpath(path)))[1] or '.pth'
+            f'(e.g. {os.path.join(path, "NAME")})', path)
 
 
 def refuse_own_input(path: str, target: str, inputs: Iterable) -> None:
