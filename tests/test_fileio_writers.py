@@ -20,6 +20,7 @@ import torch
 from mmaction_ext.checkpoint import safe_torch_load
 from mmaction_ext.fileio import (
     DiskFullError,
+    FileWriteError,
     NotWritableError,
     OutputIsFolderError,
     OutputIsInputError,
@@ -133,6 +134,13 @@ def test_folder_as_output_is_a_clear_error(tmp_path):
         with pytest.raises(OutputIsFolderError, match='is a folder; give a file name'):
             attempt()
     assert os.listdir(tmp_path / 'out') == []
+
+
+def test_a_file_where_a_folder_should_be_is_a_clear_error(tmp_path):
+    (tmp_path / 'results').write_text('a file')
+    with pytest.raises(FileWriteError, match='a part of its folder path is a file'):
+        write_json(tmp_path / 'results' / 'clip' / 'summary.json', {})
+    assert (tmp_path / 'results').read_text() == 'a file'
 
 
 def test_full_disk_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):

@@ -96,6 +96,10 @@ def explain(err: OSError, path: str) -> OSError:
             err.errno, f'cannot write {path}: {folder} {why} ({os.strerror(err.errno)}). '
             'Write to another place (e.g. another --out-dir / --work-dir / output path) or '
             'make the folder writable.', path)
+    if err.errno == errno.ENOTDIR:
+        return FileWriteError(
+            err.errno, f'cannot write {path}: a part of its folder path is a file, not a '
+            'folder; give another path (or move that file away).', path)
     if isinstance(err, IsADirectoryError):
         return OutputIsFolderError(
             err.errno, f'cannot write {path}: it is a folder; give a file name', path)
