@@ -203,7 +203,7 @@ def test_out_of_disk_space_says_so_and_where(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, 'No space left on device')
     monkeypatch.setattr(os, 'fsync', full)
     with pytest.raises(DiskFullError, match=re.escape(
-            f'out of disk space writing a file under {tmp_path} (')) as err:
+            f'out of disk space writing {dump} (')) as err:  # names the file
         with explain_disk_full(str(tmp_path)):
             mmengine.dump([3, 4, 5], str(dump))
     assert 'GB free on' in str(err.value) and '--resume' in str(err.value)

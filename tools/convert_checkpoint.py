@@ -11,20 +11,17 @@ config as plain Python data (it loads through the project's safe loader). Withou
 inferred fact is printed); what they leave open is refused with the option that supplies
 it. ``--frames``/``--size`` name the clip the checkpoint was trained with when the file
 does not record it. ``--ema`` converts the EMA weights (``model_ema`` of the originals,
-or an MMEngine EMAHook checkpoint). ``--show`` prints the report and writes nothing. The
-file is written to a temporary name and renamed, so an interrupted run never leaves a
-truncated DST.
+or an MMEngine EMAHook checkpoint). ``--show`` prints the report and writes nothing. DST is
+written by the project's atomic writer (temporary file, fsync, rename: an interrupted run
+never leaves a truncated DST; a new file's mode follows the umask); a DST that is SRC
+itself (or a link to it) or a folder is refused before converting.
 """
 from __future__ import annotations
 
 import argparse
 import logging
-import os
-import os.path as osp
 import sys
-import tempfile
 
-import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
@@ -38,6 +35,7 @@ from mmaction_ext.checkpoint.original import (
     CheckpointLoadError,
     convert_for_module,
 )
+from mmaction_ext.fileio import FileWriteError, check_writable, save_checkpoint
 from mmaction_ext.utils.cli import run_tool
 
 
@@ -97,20 +95,6 @@ def build_initialised(registry, cfg: dict):
     return model
 
 
-def save_atomic(obj: dict, dst: str) -> None:
-    """Write to a temporary file beside ``dst``, then rename over it."""
-    folder = osp.dirname(osp.abspath(dst))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.convert_', suffix='.tmp')
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-
-
 def from_file_only(state_dict: dict, target: dict, report) -> tuple[dict, list[str]]:
     """Keep only tensors that came from the file and that the model has.
 
@@ -126,6 +110,11 @@ def from_file_only(state_dict: dict, target: dict, report) -> tuple[dict, list[s
 
 def main() -> None:
     args = parse_args()
+    if not args.show:  # before minutes of conversion: an output that cannot be written
+        try:
+            check_writable(args.dst, inputs=[args.src])
+        except FileWriteError as err:
+            raise SystemExit(f'error: {err}') from err
     from mmaction.registry import MODELS
     notes = []
     try:
@@ -162,7 +151,10 @@ def main() -> None:
                 model=plain(cfg), inferred=notes, load_report=text,
                 heads=[h for h in HEADS if f'{h}.fc_cls.weight' in state_dict],
                 not_in_checkpoint=absent)
-    save_atomic(dict(meta=meta, state_dict=state_dict), args.dst)
+    try:
+        save_checkpoint(dict(meta=meta, state_dict=state_dict), args.dst, inputs=[args.src])
+    except FileWriteError as err:
+        raise SystemExit(f'error: {err}') from err
     print(f'wrote {args.dst}')
 
 

@@ -18,14 +18,13 @@ or without its partner, is an error naming it.
 from __future__ import annotations
 
 import argparse
-import json
 import os.path as osp
 import sys
 
 import numpy as np
 
 from mmaction_ext.evaluation import TemporalSegmentationMetric
-from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
+from mmaction_ext.fileio import FileWriteError, write_json
 from mmaction_ext.fileio.list_reader import (
     DuplicateGuard,
     ListFileError,
@@ -159,7 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f'temporal segmentation ({len(pairs)} video(s), percent):')
     print(format_table(metrics))
     if args.out:
-        atomic_write_bytes(json.dumps(metrics, indent=1).encode(), args.out)
+        try:
+            write_json(args.out, metrics, inputs=args.files)
+        except FileWriteError as err:
+            raise SystemExit(f'error: {err}') from err
         print(f'written: {args.out}')
     return 0
 

@@ -216,8 +216,8 @@ def main() -> None:
     else:
         result = train_log(args)
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(result, f, indent=1)
+        from mmaction_ext.fileio import write_json
+        write_json(args.json, result)
 
 
 if __name__ == '__main__':

@@ -6,9 +6,12 @@
 
 Each video is decoded once, front to back; windows are the config's test clip placed
 every --stride frames (default: half a window). Writes DIR/<video stem>/frames.csv,
-segments.csv, timeline.png (and features.npy/.json), summary.json last. Videos whose
-outputs are complete are skipped, so a crashed run can be rerun as is. Exit status 1
-if any video failed (each is reported by name; the others go on).
+segments.csv, timeline.png (and features.npy/.json), summary.json last; times are the
+frames' own timestamps (variable frame rate included). A video whose outputs are complete
+and were made from the same video file, checkpoint file, config and options (--stride,
+--smooth, --amp, --features) is skipped, so a crashed run can be rerun as is; otherwise
+it is recomputed and the line says what differs. Exit status 1 if any video failed
+(each is reported by name; the others go on).
 """
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ import traceback
 
 import mmaction_ext  # noqa: F401
 from mmaction_ext.apis import VideoInferencer
-from mmaction_ext.apis.outputs import outputs_complete, write_outputs
+from mmaction_ext.apis.output_reuse import run_inputs
+from mmaction_ext.apis.outputs import reuse_check, write_outputs
 from mmaction_ext.fileio.list_reader import (
     DuplicateGuard,
     ListFileError,
@@ -101,19 +105,25 @@ def main(argv: list[str] | None = None) -> int:
     failed, done, skipped = [], 0, 0
     for video, where in videos:
         out_dir = osp.join(args.out_dir, osp.splitext(osp.basename(video))[0])
-        if outputs_complete(out_dir, args.features):
-            skipped += 1
-            print(f'skip {video}: outputs in {out_dir} are complete')
-            continue
         problem = path_problem(video)
         if problem:
             failed.append(video)
             print(f'FAILED {video} ({where}): {problem}', file=sys.stderr)
             continue
+        inputs = run_inputs(video, args.checkpoint, inferencer.cfg, options)
+        reusable, differences = reuse_check(out_dir, inputs)
+        if reusable:
+            skipped += 1
+            print(f'skip {video}: outputs in {out_dir} are complete (same video, '
+                  'checkpoint, config and options)')
+            continue
+        if differences:
+            print(f'recompute {video}: the outputs in {out_dir} were made differently: '
+                  + '; '.join(differences))
         start = time.perf_counter()
         try:
             scores = inferencer(video, progress=not args.no_progress)
-            summary = write_outputs(out_dir, scores, args.smooth, options)
+            summary = write_outputs(out_dir, scores, args.smooth, options, inputs)
         except Exception as err:  # noqa: BLE001  report by name, go on with the others
             failed.append(video)
             print(f'FAILED {video} ({where}): {type(err).__name__}: {err}', file=sys.stderr)

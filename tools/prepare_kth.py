@@ -13,7 +13,6 @@ expected file is missing or unreadable.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -31,7 +30,7 @@ from mmaction_ext.datasets.kth.kth_meta import (
 )
 from mmaction_ext.datasets.kth.kth_sequences import load_sequences_file
 from mmaction_ext.datasets.kth.kth_tree import missing_videos, scan_kth_tree
-from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
+from mmaction_ext.fileio import FileWriteError, write_json, write_lines
 from mmaction_ext.utils.cli import run_tool
 
 OFFICIAL = ('train', 'val', 'test', 'trainval')
@@ -150,8 +149,7 @@ def write_lists(out_dir: str, found: dict[str, str], splits: dict[str, tuple[int
 
 def _write(path: str, lines: list[str]) -> str:
     """Replace ``path`` atomically: a crash leaves the previous list, never half of one."""
-    atomic_write_bytes(('\n'.join(lines) + ('\n' if lines else '')).encode(), path)
-    return path
+    return write_lines(path, lines)
 
 
 def format_tables(counts: dict[str, Counter]) -> str:
@@ -254,7 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     for path in written.values():
         print(f'wrote {path}')
     if args.report:
-        atomic_write_bytes(json.dumps(report, indent=1).encode(), args.report)
+        try:
+            write_json(args.report, report)
+        except FileWriteError as err:
+            raise SystemExit(f'error: {err}') from err
     return 1 if report['missing'] or report['unreadable'] else 0
 
 

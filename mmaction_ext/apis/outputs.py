@@ -2,40 +2,29 @@
 
 ``DIR/<video stem>/``: ``frames.csv``, ``segments.csv``, ``timeline.png``, with
 features ``features.npy`` + ``features.json``, and ``summary.json`` last: its presence
-(with the files it lists) marks the outputs complete, so a rerun after a crash skips
-finished videos and redoes the rest; a crash leaves whole files or none.
+(with the files it lists) marks the outputs complete, and it records what they were made
+from (:mod:`.output_reuse`), so a rerun skips a finished video only when its inputs and
+options are the same; a crash leaves whole files or none. Times are the frames' own
+timestamps (a variable-frame-rate video is timed as it plays), ``i / fps`` without them.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 
 import numpy as np
 
-from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
+from mmaction_ext.fileio import write_csv, write_figure_png, write_json, write_npy
 
+from .output_reuse import input_differences
 from .sliding_window import VideoScores
 from .timeline import label_runs
 
 SUMMARY = 'summary.json'
 # the ``hand`` column of a one-head model's segments.csv
 ONE_HEAD_TRACK = 'label'
-
-
-def _write(path: str, data: bytes) -> str:
-    atomic_write_bytes(data, path)
-    os.chmod(path, 0o644)  # mkstemp's 0600 would hide results from other users
-    return path
-
-
-def _csv_bytes(header: list[str], rows) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator='\n')
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buf.getvalue().encode()
+KNOWN_OUTPUTS = ('frames.csv', 'segments.csv', 'timeline.png', 'features.npy',
+                 'features.json')
 
 
 def frame_table(scores: VideoScores, smooth: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -55,23 +44,24 @@ def write_frames_csv(path: str, scores: VideoScores,
         header = ['frame', 'time_s', 'label', 'score']
     else:
         header = ['frame', 'time_s'] + [f'{t}_{k}' for t in tracks for k in ('label', 'score')]
+    starts, _ = scores.times()
     rows = []
     for i in range(scores.num_frames):
-        row = [i, f'{i / scores.fps:.3f}']
+        row = [i, f'{starts[i]:.3f}']
         for t in tracks:
             row += [int(table[t][0][i]), f'{table[t][1][i]:.4f}']
         rows.append(row)
-    return _write(path, _csv_bytes(header, rows))
+    return write_csv(path, header, rows)
 
 
 def segment_rows(scores: VideoScores, table: dict) -> list[list]:
     """Rows of segments.csv: one per run of equal labels per track."""
+    starts, ends = scores.times()
     rows = []
     for t in scores.tracks:
         labels, label_scores = table[t]
         for label, first, last in label_runs(labels):
-            rows.append([t, first, last, f'{first / scores.fps:.3f}',
-                         f'{(last + 1) / scores.fps:.3f}', label,
+            rows.append([t, first, last, f'{starts[first]:.3f}', f'{ends[last]:.3f}', label,
                          scores.class_names[t][label],
                          f'{label_scores[first:last + 1].mean():.4f}'])
     return rows
@@ -80,19 +70,20 @@ def segment_rows(scores: VideoScores, table: dict) -> list[list]:
 def write_segments_csv(path: str, scores: VideoScores, table: dict) -> str:
     header = ['hand', 'start_frame', 'end_frame', 'start_s', 'end_s', 'label',
               'class_name', 'mean_score']
-    return _write(path, _csv_bytes(header, segment_rows(scores, table)))
+    return write_csv(path, header, segment_rows(scores, table))
 
 
 def write_features(out_dir: str, scores: VideoScores) -> list[str]:
     """``features.npy`` ``(D, W)`` float32 and ``features.json`` (window centres)."""
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(scores.features.T.astype(np.float32)))
+    starts, _ = scores.times()
     meta = dict(window_centres=scores.centres.tolist(), window_starts=scores.starts.tolist(),
-                window_ends=(scores.spans[:, 1] - 1).tolist(), fps=scores.fps,
-                num_frames=scores.num_frames, layout='(feature_dim, num_windows)')
-    return [_write(os.path.join(out_dir, 'features.npy'), buf.getvalue()),
-            _write(os.path.join(out_dir, 'features.json'),
-                   json.dumps(meta, indent=1).encode())]
+                window_ends=(scores.spans[:, 1] - 1).tolist(),
+                window_centre_times_s=[round(float(starts[c]), 6) for c in scores.centres],
+                fps=scores.fps, num_frames=scores.num_frames,
+                layout='(feature_dim, num_windows)')
+    return [write_npy(os.path.join(out_dir, 'features.npy'),
+                      np.ascontiguousarray(scores.features.T.astype(np.float32))),
+            write_json(os.path.join(out_dir, 'features.json'), meta)]
 
 
 def write_timeline_png(path: str, scores: VideoScores, table: dict) -> str:
@@ -103,17 +94,18 @@ def write_timeline_png(path: str, scores: VideoScores, table: dict) -> str:
     from matplotlib.patches import Patch
     from matplotlib.ticker import FuncFormatter
     tracks = scores.tracks
-    duration = scores.num_frames / scores.fps
+    starts, ends = scores.times()
+    edges = np.append(starts, ends[-1])  # frame i drawn from its start to the next one's
     fig, axes = plt.subplots(len(tracks), 1, figsize=(16, 1.2 + 1.1 * len(tracks)),
                              squeeze=False, sharex=True)
     for ax, t in zip(axes[:, 0], tracks):
         names = scores.class_names[t]
         cmap = plt.get_cmap('tab20' if len(names) > 10 else 'tab10')
         labels = table[t][0]
-        # one image row: exact at any length, cheap for thousands of segments
-        ax.imshow(labels[None, :], aspect='auto', cmap=cmap, vmin=-0.5,
-                  vmax=cmap.N - 0.5, interpolation='nearest',
-                  extent=(0, duration, 0, 1))
+        # one row of cells at the frames' own times: exact at any length and frame rate
+        ax.pcolormesh(edges, [0, 1], labels[None, :], cmap=cmap, vmin=-0.5,
+                      vmax=cmap.N - 0.5, shading='flat')
+        ax.set_xlim(edges[0], edges[-1])
         ax.set_yticks([])
         ax.set_ylabel(t, rotation=0, ha='right', va='center')
         present = sorted(set(int(v) for v in labels))
@@ -125,16 +117,22 @@ def write_timeline_png(path: str, scores: VideoScores, table: dict) -> str:
     axes[-1, 0].set_xlabel('time (min:s)')
     axes[0, 0].set_title(os.path.basename(scores.path), fontsize=10, loc='left')
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format='png', dpi=100)
-    plt.close(fig)
-    return _write(path, buf.getvalue())
+    return write_figure_png(path, fig, dpi=100)
 
 
 def write_outputs(out_dir: str, scores: VideoScores, smooth: int = 0,
-                  options: dict | None = None) -> dict:
-    """Write every output of one video, ``summary.json`` last; return the summary."""
-    os.makedirs(out_dir, exist_ok=True)
+                  options: dict | None = None, inputs: dict | None = None) -> dict:
+    """Write every output of one video, ``summary.json`` last; return the summary.
+
+    ``inputs`` (:func:`.output_reuse.run_inputs`) is recorded for the next run's reuse
+    check. An earlier run's ``summary.json`` is removed first (a crash now leaves no
+    summary, so nothing is taken as complete), and its outputs this run does not
+    write again (``features.*``) after.
+    """
+    old_files = _listed_files(out_dir)
+    summary_path = os.path.join(out_dir, SUMMARY)
+    if os.path.lexists(summary_path):
+        os.remove(summary_path)
     table = frame_table(scores, smooth)
     files = [write_frames_csv(os.path.join(out_dir, 'frames.csv'), scores, table),
              write_segments_csv(os.path.join(out_dir, 'segments.csv'), scores, table),
@@ -144,18 +142,47 @@ def write_outputs(out_dir: str, scores: VideoScores, smooth: int = 0,
     summary = dict(video=os.path.abspath(scores.path), num_frames=scores.num_frames,
                    declared_frames=scores.declared_frames, decode_error=scores.decode_error,
                    fps=scores.fps, windows=len(scores.starts), tracks=list(scores.tracks),
-                   files=[os.path.basename(f) for f in files], options=options or {})
-    _write(os.path.join(out_dir, SUMMARY), json.dumps(summary, indent=1).encode())
+                   files=[os.path.basename(f) for f in files], options=options or {},
+                   time_source='timestamps' if scores.frame_times is not None else 'fps',
+                   inputs=inputs)
+    write_json(summary_path, summary)
+    for name in set(old_files) - set(summary['files']):
+        if name in KNOWN_OUTPUTS and os.path.isfile(os.path.join(out_dir, name)):
+            os.remove(os.path.join(out_dir, name))
     return summary
+
+
+def read_summary(out_dir: str) -> dict | None:
+    """The summary of complete outputs (it and every file it lists exist), else None."""
+    try:
+        with open(os.path.join(out_dir, SUMMARY)) as f:
+            summary = json.load(f)
+        files = summary['files']
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not all(os.path.isfile(os.path.join(out_dir, name)) for name in files):
+        return None
+    return summary
+
+
+def _listed_files(out_dir: str) -> list[str]:
+    try:
+        with open(os.path.join(out_dir, SUMMARY)) as f:
+            return [str(n) for n in json.load(f)['files']]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def outputs_complete(out_dir: str, features: bool = False) -> bool:
     """True when ``summary.json`` and every file it lists exist (and features if asked)."""
-    try:
-        with open(os.path.join(out_dir, SUMMARY)) as f:
-            files = json.load(f)['files']
-    except (OSError, ValueError, KeyError):
-        return False
-    if features and 'features.npy' not in files:
-        return False
-    return all(os.path.isfile(os.path.join(out_dir, name)) for name in files)
+    summary = read_summary(out_dir)
+    return summary is not None and (not features or 'features.npy' in summary['files'])
+
+
+def reuse_check(out_dir: str, inputs: dict) -> tuple[bool, list[str]]:
+    """``(reusable, why not)``: complete outputs made from the same ``inputs``."""
+    summary = read_summary(out_dir)
+    if summary is None:
+        return False, []
+    differences = input_differences(summary.get('inputs'), inputs)
+    return not differences, differences

@@ -48,7 +48,28 @@ class SequentialFrames:
             self.fps = float(self._reader.get_avg_fps()) or 25.0
         except Exception:  # noqa: BLE001  a missing rate only affects the time column
             self.fps = 25.0
+        self.frame_times = self._timestamps()
         self.error: str | None = None
+
+    def _timestamps(self) -> np.ndarray | None:
+        """``(declared_frames, 2)`` start and end of each frame in seconds, or None.
+
+        The stream's own presentation times (``pts * time_base``, as PyAV gives them),
+        from the index decord builds when it opens the file: a variable-frame-rate video
+        shows frame ``i`` at its pts, not at ``i / average fps``. None (callers fall back
+        to ``i / fps``) when the container gives no usable times (missing, not finite or
+        going backwards).
+        """
+        try:
+            times = np.asarray(self._reader.get_frame_timestamp(
+                list(range(self.declared_frames))), dtype=np.float64).reshape(-1, 2)
+        except Exception:  # noqa: BLE001  decord raises its own error types
+            return None
+        starts, ends = times[:, 0], times[:, 1]
+        if (len(times) != self.declared_frames or not np.isfinite(times).all()
+                or (np.diff(starts) <= 0).any() or (ends < starts).any()):
+            return None
+        return times
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(first_index, frames (n, H, W, 3) uint8 RGB)`` chunks in order."""

@@ -134,7 +134,9 @@ class VideoScores:
 
     ``tracks`` are ``('lh', 'rh')`` for a dual-hand model, ``('label',)`` for one head;
     ``window_scores[track]`` is ``(W, C)`` probabilities; ``spans`` ``(W, 2)`` the frames
-    each window covers (first, last + 1); ``features`` ``(W, D)`` or None.
+    each window covers (first, last + 1); ``features`` ``(W, D)`` or None;
+    ``frame_times`` ``(T, 2)`` start and end of each frame in seconds (the stream's
+    timestamps), or None for ``i / fps``.
     """
 
     path: str
@@ -148,6 +150,16 @@ class VideoScores:
     spans: np.ndarray
     window_scores: dict[str, np.ndarray]
     features: np.ndarray | None = None
+    frame_times: np.ndarray | None = None
+
+    def times(self) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end ``(T,)`` of each frame in seconds: its timestamps when the video
+        has them (variable frame rate shown as played), else ``i / fps``."""
+        if self.frame_times is not None and len(self.frame_times) >= self.num_frames:
+            times = self.frame_times[:self.num_frames]
+            return times[:, 0], times[:, 1]
+        index = np.arange(self.num_frames, dtype=np.float64)
+        return index / self.fps, (index + 1) / self.fps
 
     @property
     def centres(self) -> np.ndarray:
@@ -280,7 +292,7 @@ class VideoInferencer:
             decode_error=source.error, tracks=self.tracks, class_names=self.class_names,
             starts=np.array(order), spans=spans,
             window_scores={t: np.stack([done[s][0][t] for s in order]) for t in self.tracks},
-            features=feats)
+            features=feats, frame_times=source.frame_times)
 
     def _run(self, ready: list[int], pending: dict, buffer: dict, shape, done: dict) -> None:
         for b in range(0, len(ready), self.batch_size):

@@ -23,6 +23,8 @@ from mmengine.dist import get_dist_info
 from mmengine.runner import checkpoint as mm_ckpt
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from mmaction_ext.fileio import atomic_write_bytes
+
 from .safe_load import load_from_local, safe_torch_load
 
 
@@ -89,8 +91,7 @@ def load_from_ceph(filename: str, map_location: Any = None, backend: str = 'petr
     data = mm_ckpt.get_file_backend(filename, backend_args={'backend': backend}).get(filename)
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, osp.basename(filename) or 'checkpoint.pth')
-        with open(path, 'wb') as f:
-            f.write(data)
+        atomic_write_bytes(data, path)
         return safe_torch_load(path, map_location, source=filename)
 
 

@@ -16,6 +16,8 @@ import shutil
 import tempfile
 from typing import Iterator
 
+from mmaction_ext.fileio import write_text
+
 _MARK_DIRS: list[str] = []
 _PREFIX = 'mmaction_ext_reading_'
 
@@ -53,8 +55,7 @@ def mark_reading(folder: str | None, filename: str) -> None:
     if get_worker_info() is None:
         return  # the main process reports its own errors
     try:
-        with open(os.path.join(folder, str(os.getpid())), 'w') as f:
-            f.write(filename)
+        write_text(os.path.join(folder, str(os.getpid())), filename)
     except OSError:
         pass  # best effort: never fail a sample because of the mark
 

@@ -14,6 +14,8 @@ from typing import Any, Mapping, Sequence, Union
 import numpy as np
 import pandas as pd
 
+from mmaction_ext.fileio import write_figure_png, write_text
+
 PREDICTION_KEYS = ('pred_score', 'pred_label', 'gt_label')
 
 
@@ -126,14 +128,11 @@ def plot_confusion(matrix: np.ndarray, names: Sequence[str], path: str) -> str:
     """Save the confusion matrix (counts in the cells) as a PNG."""
     import matplotlib
     matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
     import torch
     from mmaction.evaluation import ConfusionMatrix
     fig = ConfusionMatrix.plot(torch.as_tensor(matrix), include_values=True,
                                classes=list(names), show=False)
-    fig.savefig(path, dpi=100, bbox_inches='tight')
-    plt.close(fig)
-    return path
+    return write_figure_png(path, fig, dpi=100, bbox_inches='tight')
 
 
 def misclassified(frame: pd.DataFrame, names: Sequence[str], topk: int = 3) -> pd.DataFrame:
@@ -186,11 +185,12 @@ def _class_tables(frame: pd.DataFrame, names: list[str], out_dir: str, suffix: s
     """
     per_class = accuracy_by(frame, 'gt', names).rename(columns={'gt': 'label'})
     paths[f'per_class{suffix}'] = osp.join(out_dir, f'per_class{suffix}.csv')
-    per_class.to_csv(paths[f'per_class{suffix}'], index=False)
+    write_text(paths[f'per_class{suffix}'], per_class.to_csv(index=False))
     sections.append(f'## Per class{title}\n\n' + to_markdown(per_class))
     matrix = confusion_matrix(frame, len(names))
     paths[f'confusion_csv{suffix}'] = osp.join(out_dir, f'confusion_matrix{suffix}.csv')
-    pd.DataFrame(matrix, index=names, columns=names).to_csv(paths[f'confusion_csv{suffix}'])
+    write_text(paths[f'confusion_csv{suffix}'],
+               pd.DataFrame(matrix, index=names, columns=names).to_csv())
     paths[f'confusion_png{suffix}'] = plot_confusion(
         matrix, names, osp.join(out_dir, f'confusion_matrix{suffix}.png'))
     sections.append(f'## Confusion matrix{title} (rows: true, columns: predicted)\n\n'
@@ -237,20 +237,19 @@ def analyze(results: Sequence[dict], out_dir: str, names: Names = None,
     for key in group_by:
         table = accuracy_by(frame, key)
         paths[f'per_{key}'] = osp.join(out_dir, f'per_{key}.csv')
-        table.to_csv(paths[f'per_{key}'], index=False)
+        write_text(paths[f'per_{key}'], table.to_csv(index=False))
         sections.append(f'## Per {key}\n\n' + to_markdown(table))
 
     wrong = pd.concat([misclassified(part, hand_names[hand], topk)
                        for hand, part in parts.items()], ignore_index=True)
     wrong = wrong.sort_values('score', ascending=False, kind='stable').reset_index(drop=True)
     paths['misclassified'] = osp.join(out_dir, 'misclassified.csv')
-    wrong.to_csv(paths['misclassified'], index=False)
+    write_text(paths['misclassified'], wrong.to_csv(index=False))
     shown = [c for c in ('index', 'hand', 'true', 'predicted', 'score', 'filename',
                          'frame_range', f'top{topk}') if c in wrong.columns]
     sections.append(f'## Misclassified ({len(wrong)})\n\n' + to_markdown(wrong[shown]))
     paths['summary'] = osp.join(out_dir, 'summary.md')
-    with open(paths['summary'], 'w') as f:
-        f.write('\n\n'.join(sections) + '\n')
+    write_text(paths['summary'], '\n\n'.join(sections) + '\n')
     summary = dict(samples=len(frame), top1=float(frame['correct'].mean()),
                    mean_class_top1=float(np.mean(list(mean_class.values()))),
                    misclassified=len(wrong), paths=paths)

@@ -1,5 +1,28 @@
-"""Writing files: every file the project writes goes through one atomic writer."""
-from .atomic_local_backend import AtomicLocalBackend, atomic_write_bytes
-from .list_reader import ListFileError, read_list  # noqa: F401  the one list reader
+"""Files in and out: one atomic writer for every file the project writes, one list reader."""
+from .atomic_local_backend import AtomicLocalBackend, atomic_write_bytes, atomic_write_stream
+from .list_reader import ListFileError, read_list
+from .write_errors import (
+    DiskFullError,
+    FileWriteError,
+    NotWritableError,
+    OutputIsFolderError,
+    OutputIsInputError,
+    check_writable,
+)
+from .writers import (
+    append_text,
+    save_checkpoint,
+    write_csv,
+    write_figure_png,
+    write_json,
+    write_lines,
+    write_npy,
+    write_text,
+)
 
-__all__ = ['AtomicLocalBackend', 'atomic_write_bytes']
+__all__ = [
+    'AtomicLocalBackend', 'atomic_write_bytes', 'atomic_write_stream', 'DiskFullError',
+    'FileWriteError', 'NotWritableError', 'OutputIsFolderError', 'OutputIsInputError',
+    'check_writable', 'append_text', 'save_checkpoint', 'write_csv', 'write_figure_png',
+    'write_json', 'write_lines', 'write_npy', 'write_text', 'ListFileError', 'read_list',
+]

@@ -16,6 +16,10 @@ What stock ``open(path, 'wb')`` would do is kept:
   name keeps seeing the same file; such a file is not crash-atomic (documented choice:
   replacing it would silently split the names).
 
+:func:`atomic_write_stream` / :func:`atomic_write_bytes` are the project's one writer:
+every file the project writes goes through them (``mmaction_ext.fileio.writers`` has the
+one-line helpers for text, JSON, CSV, PNG figures, arrays and checkpoints).
+
 Registered as MMEngine's ``local`` backend (the one for plain paths) on import.
 """
 from __future__ import annotations
@@ -24,9 +28,11 @@ import os
 import secrets
 import stat
 from pathlib import Path
-from typing import Union
+from typing import BinaryIO, Callable, Iterable, Union
 
 from mmengine.fileio import LocalBackend, register_backend
+
+from .write_errors import explain, refuse_folder, refuse_own_input
 
 ATOMIC_SUFFIXES = ('.pth', '.pt', '.pkl', '.pickle')
 
@@ -44,26 +50,47 @@ def _fsync_dir(directory: str) -> None:
         os.close(dir_fd)
 
 
-def _write_in_place(data: bytes, path: str) -> None:
+def _write_in_place(write: Callable[[BinaryIO], object], path: str) -> None:
     with open(path, 'wb') as f:
-        f.write(data)
+        write(f)
         f.flush()
         os.fsync(f.fileno())
 
 
-def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
-    """Write ``data`` to ``filepath`` atomically (temp file, fsync, rename, fsync dir),
-    with the permissions, symlink and hard-link behaviour of a plain ``open(..., 'wb')``."""
-    target = os.path.realpath(os.fspath(filepath))  # through symlinks, dangling ones too
+def atomic_write_stream(filepath: Union[str, Path], write: Callable[[BinaryIO], object],
+                        inputs: Iterable = ()) -> None:
+    """Run ``write(f)`` on a temporary file beside ``filepath``, fsync, rename over it.
+
+    The one writer of the project: a crash leaves the old file or the new one, never
+    half. ``write`` streams into ``f`` (``torch.save(obj, f)``), so a large checkpoint
+    is never held twice in memory. Refused with a clear error: ``filepath`` being the
+    same real file as one of ``inputs`` (what the output is made from), or a folder;
+    a full disk and a read-only / forbidden folder are explained (path and remedy).
+    """
+    path = os.fspath(filepath)
+    target = os.path.realpath(path)  # through symlinks, dangling ones too
+    refuse_folder(path, target)
+    refuse_own_input(path, target, inputs)
     directory = os.path.dirname(target)
-    os.makedirs(directory, exist_ok=True)
     try:
+        os.makedirs(directory, exist_ok=True)
         existing = os.stat(target)
     except FileNotFoundError:
         existing = None
-    if existing is not None and existing.st_nlink > 1:
-        _write_in_place(data, target)
-        return
+    except OSError as err:
+        raise explain(err, path) from err
+    try:
+        if existing is not None and existing.st_nlink > 1:
+            _write_in_place(write, target)
+            return
+        _replace(write, target, directory, existing)
+        _fsync_dir(directory)
+    except OSError as err:
+        raise explain(err, path) from err
+
+
+def _replace(write: Callable[[BinaryIO], object], target: str, directory: str,
+             existing: os.stat_result | None) -> None:
     tmp = os.path.join(directory, f'.{os.path.basename(target)}.{secrets.token_hex(6)}.tmp')
     # O_CREAT with 0o666: the kernel applies the umask / default ACL, as for open('wb').
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -75,7 +102,7 @@ def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
                     os.fchown(f.fileno(), -1, existing.st_gid)
                 except OSError:  # not a member of that group: keep the default one
                     pass
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
@@ -83,7 +110,13 @@ def atomic_write_bytes(data: bytes, filepath: Union[str, Path]) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    _fsync_dir(directory)
+
+
+def atomic_write_bytes(data: bytes, filepath: Union[str, Path], inputs: Iterable = ()) -> None:
+    """Write ``data`` to ``filepath`` atomically (temp file, fsync, rename, fsync dir),
+    with the permissions, symlink and hard-link behaviour of a plain ``open(..., 'wb')``;
+    see :func:`atomic_write_stream` for ``inputs`` and the errors."""
+    atomic_write_stream(filepath, lambda f: f.write(data), inputs)
 
 
 class AtomicLocalBackend(LocalBackend):

@@ -5,6 +5,8 @@ import os
 
 import numpy as np
 
+from mmaction_ext.fileio import write_lines
+
 from .motion import render_clip
 from .video_io import write_video
 
@@ -35,6 +37,5 @@ def make_classification_dataset(root: str, num_classes: int = 4,
                 write_video(os.path.join(root, 'videos', rel), clip)
                 lines.append(f'{rel} {label}')
         lists[split] = os.path.join(root, f'{split}_list.txt')
-        with open(lists[split], 'w') as f:
-            f.write('\n'.join(lines) + '\n')
+        write_lines(lists[split], lines)
     return lists

@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
+from mmaction_ext.fileio import write_json, write_lines
 
 from .motion import motion_for_label
 from .video_io import write_video
@@ -107,10 +107,7 @@ def _write_hand_split(video_dir: str, prefix: str, hand: str, num_classes: dict[
 
 
 def _write_list(path: str, lines: list[str]) -> str:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    return path
+    return write_lines(path, lines)
 
 
 def make_havid_dataset(root: str, layout: str = 'dual_hand',
@@ -170,7 +167,7 @@ def make_havid_dataset(root: str, layout: str = 'dual_hand',
             lists[hand][split] = _write_list(list_path, lines)
     stamp = dict(version=GENERATOR_VERSION, lists=lists, **_recipe(
         layout, num_classes, per_class, num_frames, size, ext, view, level, seed))
-    atomic_write_bytes(json.dumps(stamp, indent=1).encode(), stamp_path)
+    write_json(stamp_path, stamp)
     return lists
 
 

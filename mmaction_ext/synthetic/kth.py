@@ -11,11 +11,12 @@ decoding, so slots outside ``decodable`` can be tiny placeholder files (fast tes
 from __future__ import annotations
 
 import argparse
-import os
 import os.path as osp
 from typing import Collection, Sequence
 
 import numpy as np
+
+from mmaction_ext.fileio import atomic_write_bytes, write_lines
 
 from ..datasets.kth.kth_meta import (
     KTH_CLASSES,
@@ -85,18 +86,15 @@ def write_sequences_file(path: str, table: dict[str, list[tuple[int, int]] | Non
         else:
             text = ', '.join(f'{s}-{e}' for s, e in ranges)
             lines.append(f'{video_id}{pad}frames\t{text}')
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path, 'w', newline='') as f:
-        f.write('\r\n'.join(lines) + '\r\n')
-    return path
+    return write_lines(path, lines, newline='\r\n')
 
 
 def truncate_file(path: str, keep_fraction: float) -> None:
     """Cut a file to its first ``keep_fraction`` of bytes: the video's index and last
     frames are lost, as in KTH's truncated ``person01_boxing_d4``."""
-    size = osp.getsize(path)
-    with open(path, 'r+b') as f:
-        f.truncate(max(1, int(size * keep_fraction)))
+    with open(path, 'rb') as f:
+        data = f.read()
+    atomic_write_bytes(data[:max(1, int(len(data) * keep_fraction))], path)
 
 
 def make_kth_tree(root: str,
@@ -135,9 +133,7 @@ def make_kth_tree(root: str,
             if video.video_id in truncated:
                 truncate_file(path, keep_fraction)
         else:
-            os.makedirs(osp.dirname(path), exist_ok=True)
-            with open(path, 'wb') as f:
-                f.write(PLACEHOLDER)
+            atomic_write_bytes(PLACEHOLDER, path)
         paths[video.video_id] = path
     if sequences_file:
         table: dict[str, list[tuple[int, int]] | None] = {}

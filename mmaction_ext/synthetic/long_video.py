@@ -10,13 +10,11 @@ Per-frame labels go to ``gt.csv`` (``frame,lh,rh``).
 """
 from __future__ import annotations
 
-import csv
-import io
 import os
 
 import numpy as np
 
-from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
+from mmaction_ext.fileio import write_csv
 
 from .havid import HANDS, motion_index, num_motions, render_sliding_texture
 from .video_io import write_video
@@ -83,13 +81,8 @@ def make_long_havid_video(path: str, duration_s: float = 180.0, fps: int = 25,
 def write_gt_csv(path: str, labels: dict[str, np.ndarray]) -> str:
     """``frame,lh,rh`` (or ``frame,label``) per frame, written atomically."""
     tracks = list(labels)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator='\n')
-    writer.writerow(['frame'] + tracks)
-    for i, row in enumerate(zip(*(labels[t] for t in tracks))):
-        writer.writerow([i] + [int(v) for v in row])
-    atomic_write_bytes(buf.getvalue().encode(), path)
-    return path
+    rows = ([i] + [int(v) for v in row] for i, row in enumerate(zip(*(labels[t] for t in tracks))))
+    return write_csv(path, ['frame'] + tracks, rows)
 
 
 def _runs(labels: np.ndarray):

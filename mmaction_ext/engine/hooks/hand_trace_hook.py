@@ -7,6 +7,8 @@ from mmaction.registry import HOOKS
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 
+from mmaction_ext.fileio import append_text
+
 
 @HOOKS.register_module()
 class HandTraceHook(Hook):
@@ -32,5 +34,4 @@ class HandTraceHook(Hook):
         samples = data_batch['data_samples']
         hands = sorted({s.metainfo.get('hand') for s in samples}, key=str)
         ids = ','.join(str(s.metainfo.get('sample_idx')) for s in samples)
-        with open(self.path, 'a') as f:
-            f.write(f"{runner.iter} {'+'.join(map(str, hands))} {ids}\n")
+        append_text(self.path, f"{runner.iter} {'+'.join(map(str, hands))} {ids}\n")

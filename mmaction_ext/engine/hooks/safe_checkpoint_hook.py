@@ -10,7 +10,7 @@ from mmaction.registry import HOOKS
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 
-from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
+from mmaction_ext.fileio import write_text
 
 _STEP = re.compile(r'(?:iter|epoch)_(\d+)\.pth$')
 
@@ -61,7 +61,7 @@ def repair_last_checkpoint(work_dir: str) -> str | None:
                   logger='current', level=30)
     newest = newest_loadable_checkpoint(work_dir)
     if newest is not None and newest != named:
-        atomic_write_bytes(newest.encode(), marker)
+        write_text(marker, newest)
         print_log(f'last_checkpoint repaired: now {newest} (was {named or "empty/missing"})',
                   logger='current', level=30)
     return newest

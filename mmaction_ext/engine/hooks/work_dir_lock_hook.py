@@ -13,6 +13,8 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.runner import BaseLoop
 
+from mmaction_ext.fileio import write_text
+
 LOCK_NAME = '.mmaction_ext_train.lock'
 
 
@@ -51,7 +53,7 @@ class WorkDirLockHook(Hook):
         path = os.path.join(runner.work_dir, LOCK_NAME)
         me = f'{os.getpid()}@{socket.gethostname()}'
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))  # the lock
         except FileExistsError:
             holder = open(path).read().strip()
             pid, _, host = holder.partition('@')
@@ -64,9 +66,7 @@ class WorkDirLockHook(Hook):
                     f'run is over, delete the lock file.') from None
             runner.logger.warning(f'{path}: taking over the lock of {holder}, which no '
                                   f'longer runs')
-            fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-        with os.fdopen(fd, 'w') as f:
-            f.write(me + '\n')
+        write_text(path, me + '\n')
         self._path = path
 
     def after_run(self, runner) -> None:

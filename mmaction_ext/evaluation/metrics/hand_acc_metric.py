@@ -11,6 +11,8 @@ from mmaction.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
+from mmaction_ext.fileio import write_figure_png, write_npy
+
 from ..functional.coverage import MissingSamplesError, check_scored_once
 
 HANDS = ('lh', 'rh')
@@ -60,10 +62,7 @@ def save_confusion_png(matrix: np.ndarray, path: str, title: str,
                 ax.text(j, i, int(matrix[i, j]), ha='center', va='center', fontsize=7,
                         color='white' if norm[i, j] > 0.5 else 'black')
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return write_figure_png(path, fig, dpi=100)
 
 
 @METRICS.register_module()
@@ -153,7 +152,6 @@ class HandAccMetric(BaseMetric):
         np.add.at(matrix, (labels, scores.argmax(axis=1)), 1)
         classes = (self.dataset_meta or {}).get('classes')
         names = classes.get(hand) if isinstance(classes, dict) else None
-        os.makedirs(self.out_dir, exist_ok=True)
-        np.save(os.path.join(self.out_dir, f'confusion_{hand}.npy'), matrix)
+        write_npy(os.path.join(self.out_dir, f'confusion_{hand}.npy'), matrix)
         save_confusion_png(matrix, os.path.join(self.out_dir, f'confusion_{hand}.png'),
                            f'{hand} confusion ({len(labels)} clips)', names)
