@@ -94,7 +94,8 @@ def _subcommand(tool: str, rest: str) -> str:
     """The sub-command a documented call uses, for tools whose usage lists ``{a,b}``."""
     if tool.endswith('.sh'):
         return ''
-    choices = re.search(r'usage: \S+ \[-h\] \{([\w,-]+)\}', _tool_help(tool))
+    usage = _tool_help(tool).split('\n\n')[0]
+    choices = re.search(r'\{([\w,-]+)\}', usage)
     first = rest.split()[0] if rest.split() else ''
     return first if choices and first in choices.group(1).split(',') else ''
 

@@ -28,6 +28,7 @@ from mmaction_ext.engine.hooks.resume_guard_hook import (
     NothingToResumeError,
     ResumeGuardHook,
 )
+from mmaction_ext.fileio.list_reader import ListFileNotFoundError
 from mmaction_ext.utils.cfg_options import UnknownConfigKeyError, check_cfg_options
 from mmaction_ext.utils.disk_errors import DiskFullError, explain_disk_full
 
@@ -122,12 +123,12 @@ def test_havid_negative_label_without_class_count(tmp_path):
 
 
 def test_list_file_that_is_a_directory(tmp_path):
-    with pytest.raises(KTHFormatError, match='ann_file is a directory'):
+    with pytest.raises(ListFileNotFoundError, match='is a folder, not a file'):
         KTHDataset_from(tmp_path, ann_file=str(tmp_path))
     _havid_root(str(tmp_path))
     folder = tmp_path / 'lh_v0' / 'adir'
     folder.mkdir()
-    with pytest.raises(HAViDListError, match='the clip list is a directory'):
+    with pytest.raises((HAViDListError, ListFileNotFoundError), match='is a folder, not a file'):
         _havid(str(tmp_path), ann_files=dict(lh=str(folder), rh=str(folder)),
                video_dirs=dict(lh=str(tmp_path / 'lh_v0' / 'videos'),
                                rh=str(tmp_path / 'rh_v0' / 'videos')))
@@ -153,7 +154,7 @@ def test_havid_same_file_through_a_link_is_a_duplicate(tmp_path):
     os.symlink(tmp_path / 'lh_v0' / 'videos' / 'c0.avi',
                tmp_path / 'lh_v0' / 'videos' / 'alias.avi')
     with pytest.raises(HAViDListError, match=re.escape(
-            f'{lh_list}:2: alias.avi is already listed on line 1 (same file)')):
+            f"{lh_list}:2: alias.avi is already listed on line 1 (same file as 'c0.avi'")):
         _havid(str(tmp_path))
 
 

@@ -32,7 +32,15 @@ def _project_error_classes() -> list[tuple[str, str]]:
 @pytest.mark.parametrize('module, name', _project_error_classes())
 def test_every_project_error_class_is_a_user_error(module, name):
     cls = getattr(importlib.import_module(module), name)
-    assert is_user_error(cls('message'))
+    for args in (('message',), ('message', 'path')):  # whatever its constructor needs
+        try:
+            err = cls(*args)
+            break
+        except TypeError:
+            continue
+    else:
+        pytest.fail(f'{name} takes neither (message) nor (message, path)')
+    assert is_user_error(err)
 
 
 def test_unexpected_errors_keep_their_traceback(capsys):
