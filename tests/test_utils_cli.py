@@ -32,14 +32,14 @@ def _project_error_classes() -> list[tuple[str, str]]:
 @pytest.mark.parametrize('module, name', _project_error_classes())
 def test_every_project_error_class_is_a_user_error(module, name):
     cls = getattr(importlib.import_module(module), name)
-    for args in (('message',), ('message', 'path')):  # whatever its constructor needs
+    for args in (('message',), ('message', 'path'), (None, 'message', 'path')):  # its signature
         try:
             err = cls(*args)
             break
         except TypeError:
             continue
     else:
-        pytest.fail(f'{name} takes neither (message) nor (message, path)')
+        pytest.fail(f'{name}: no known constructor signature')
     assert is_user_error(err)
 
 
