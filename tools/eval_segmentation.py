@@ -1,13 +1,14 @@
 """Score per-frame predictions (frames.csv) against per-frame ground truth (gt.csv).
 
     python tools/eval_segmentation.py FRAMES_CSV GT_CSV [FRAMES_CSV GT_CSV ...] \
-        [--out metrics.json]
+        [--out metrics.json] [--bg-class LABEL ...]
 
 frames.csv is infer_video.py's output (``frame,time_s,lh_label,...`` or
 ``frame,time_s,label,score``); gt.csv is ``frame,lh,rh`` or ``frame,label``. Per hand:
 frame-wise accuracy, segmental edit score and F1@{10,25,50} (MS-TCN's definitions,
 ``TemporalSegmentationMetric``), pooled over all given videos; a table on stdout, JSON
-with ``--out``.
+with ``--out``. ``--bg-class`` leaves those labels' segments out of edit and F1 (not
+of accuracy), as MS-TCN's ``bg_class``.
 """
 from __future__ import annotations
 
@@ -58,10 +59,11 @@ def tracks_of(gt_path: str) -> tuple[str, ...]:
     raise SystemExit(f'{gt_path}: header {header}: expected frame,lh,rh or frame,label')
 
 
-def evaluate(pairs: list[tuple[str, str]]) -> dict[str, float]:
+def evaluate(pairs: list[tuple[str, str]], bg_class: list[int] | None = None
+             ) -> dict[str, float]:
     """Run ``TemporalSegmentationMetric`` over ``(frames.csv, gt.csv)`` pairs."""
     tracks = tracks_of(pairs[0][1])
-    metric = TemporalSegmentationMetric(tracks=tracks)
+    metric = TemporalSegmentationMetric(tracks=tracks, bg_class=bg_class or ())
     for pred_path, gt_path in pairs:
         if tracks_of(gt_path) != tracks:
             raise SystemExit(f'{gt_path}: tracks differ from {pairs[0][1]}\'s {tracks}')
@@ -74,7 +76,7 @@ def evaluate(pairs: list[tuple[str, str]]) -> dict[str, float]:
                 f'{pred_path} has {n_pred} frames but {gt_path} has {n_gt}: '
                 'wrong pair, or a damaged video whose tail did not decode '
                 '(see summary.json decode_error)')
-        sample = {}
+        sample = {'video': pred_path}
         for t in tracks:
             prefix = '' if t == 'label' else f'{t}_'
             sample[f'{prefix}pred_labels'], sample[f'{prefix}gt_labels'] = pred[t], gt[t]
@@ -95,11 +97,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('files', nargs='+', help='FRAMES_CSV GT_CSV pairs')
     parser.add_argument('--out', help='write the metrics as JSON here')
+    parser.add_argument('--bg-class', type=int, nargs='+', default=[], metavar='LABEL',
+                        help='background labels: left out of edit and F1 (MS-TCN bg_class)')
     args = parser.parse_args(argv)
     if len(args.files) % 2:
         parser.error('give FRAMES_CSV GT_CSV pairs (an even number of files)')
     pairs = list(zip(args.files[::2], args.files[1::2]))
-    metrics = evaluate(pairs)
+    try:
+        metrics = evaluate(pairs, args.bg_class)
+    except ValueError as err:
+        raise SystemExit(f'error: {err}') from None
     print(f'temporal segmentation ({len(pairs)} video(s), percent):')
     print(format_table(metrics))
     if args.out:
