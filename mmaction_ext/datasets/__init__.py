@@ -3,6 +3,7 @@ from . import samplers, transforms  # noqa: F401
 from .havid_dataset import HAViDDataset
 from .kth import KTHDataset
 from .samplers import *  # noqa: F401,F403
+from .segmentation_feature_dataset import SegmentationFeatureDataset
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['HAViDDataset', 'KTHDataset']
+__all__ = ['HAViDDataset', 'KTHDataset', 'SegmentationFeatureDataset']

@@ -6,6 +6,7 @@ from typing import Any, Sequence
 import numpy as np
 from mmaction.registry import METRICS
 from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
 
 from ..functional.segmentation import DEFAULT_OVERLAPS, segmentation_scores
 
@@ -96,4 +97,16 @@ class TemporalSegmentationMetric(BaseMetric):
         if len(self.tracks) > 1:
             for name in scores:
                 out[f'mean/{name}'] = float(np.mean([out[f'{t}/{name}'] for t in self.tracks]))
+        print_log(self.table(out, len(results)), logger='current')
         return out
+
+    @staticmethod
+    def table(metrics: dict[str, float], num_videos: int) -> str:
+        """A plain-text per-track table (percent) for logs and docs."""
+        rows = list(dict.fromkeys(k.split('/')[0] for k in metrics))
+        cols = [k.split('/', 1)[1] for k in metrics if k.startswith(rows[0] + '/')]
+        lines = [f'temporal segmentation (%), {num_videos} video(s):',
+                 f"{'track':<7}" + ''.join(f'{c:>9}' for c in cols)]
+        for r in rows:
+            lines.append(f'{r:<7}' + ''.join(f'{metrics[f"{r}/{c}"]:9.2f}' for c in cols))
+        return '\n'.join(lines)

@@ -1,0 +1,54 @@
+# Stage 3: a dual-hand MS-TCN on the demo ViT's per-frame features of long synthetic
+# dual-hand videos (docs/segmentation.md). Data, from the repository root:
+#   python tools/make_synthetic_data.py havid-long data/havid_long_seg --count 10 \
+#       --minutes 1.5 --pause-s 1 2 --seed 100
+#   python tools/extract_features.py configs/demo/dual-hand_vit-tiny_synthetic-havid.py \
+#       CHECKPOINT --out-root data/havid_long_seg_feats \
+#       --split train.split1=TRAIN_LIST --split test.split1=TEST_LIST
+# Each hand's feature: the ViT's 96-d pooled feature + its 3 (lh) / 4 (rh) class scores.
+_base_ = '../_base_/ext_runtime.py'
+
+data_root = 'data/havid_long_seg_feats'
+parsed_data_paths = dict(data_root=data_root)
+num_classes = dict(lh=3, rh=4)
+in_channels = dict(lh=96 + 3, rh=96 + 4)
+# each hand its own classes (mapping.txt holds both hands' names, as the authors' code reads)
+mapping = dict(lh='mapping_left_hand.txt', rh='mapping_right_hand.txt')
+sample_rate = 2  # 25 fps -> 12.5 steps/s for the model (MS-TCN does so on 50Salads)
+
+# MS-TCN's published defaults: 4 stages, 10 layers, 64 feature maps, dropout 0.5,
+# CE + 0.15 * T-MSE clamped at 16, Adam lr 5e-4, batch 1 (yabufarha/ms-tcn main.py).
+model = dict(
+    type='DualHandMSTCN', in_channels=in_channels, num_classes=num_classes,
+    num_stages=4, num_layers=10, num_f_maps=64, dropout=0.5,
+    loss=dict(type='MSTCNLoss', smooth_weight=0.15, clamp=16.0))
+
+dataset_type = 'SegmentationFeatureDataset'
+train_dataloader = dict(
+    batch_size=1, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type=dataset_type, data_root=data_root,
+                 ann_file='splits/train.split1.bundle', tracks=('lh', 'rh'),
+                 mapping=mapping, sample_rate=sample_rate))
+test_dataloader = dict(
+    batch_size=1, num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root,
+                 ann_file='splits/test.split1.bundle', tracks=('lh', 'rh'),
+                 mapping=mapping, sample_rate=sample_rate, test_mode=True))
+test_evaluator = dict(type='TemporalSegmentationMetric', tracks=('lh', 'rh'))
+test_cfg = dict(type='TestLoop')
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+
+# MS-TCN trains 50 epochs over its (20-1400) training videos; 6 synthetic videos of 1.5
+# minutes need more passes to converge: 40 epochs = 240 steps (a few CPU minutes).
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=40, val_interval=1000)
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=5e-4))
+param_scheduler = []
+
+default_hooks = dict(
+    logger=dict(interval=6),
+    checkpoint=dict(interval=40, max_keep_ckpts=1))
+randomness = dict(seed=0, deterministic=False)
