@@ -138,3 +138,15 @@ def test_wrong_feature_rows_name_the_video_and_the_fix():
     with pytest.raises(ValueError, match=r"kitchen_03 \(rh\): features of shape \(9, 4\).*"
                                          r"\(6, T\); set in_channels"):
         model([{'lh': torch.randn(5, 4), 'rh': torch.randn(9, 4)}], [s], mode='tensor')
+
+
+def test_demo_config_builds_the_published_ms_tcn_per_hand():
+    from mmengine.config import Config
+    from segmentation_helpers import REPO
+    cfg = Config.fromfile(f'{REPO}/configs/segmentation/'
+                          'ms-tcn_dual-hand_vit-tiny-feats_synthetic-havid-long.py')
+    model = MODELS.build(cfg.model)
+    assert model.num_classes == {'lh': 3, 'rh': 4} and model.in_channels == {'lh': 99, 'rh': 100}
+    assert len(model.shared_stage.layers) == 10 and model.shared_stage.conv_1x1.out_channels == 64
+    assert [len(model.refiners[h].stages) for h in ('lh', 'rh')] == [3, 3]
+    assert cfg.train_dataloader.batch_size == 1 and cfg.optim_wrapper.optimizer.lr == 5e-4
