@@ -177,6 +177,7 @@ def _eval(*args):
                           cwd=REPO, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # two tool processes: about 18 s on a loaded machine
 def test_cli_background_option_and_empty_video(tmp_path):
     gt = [9, 9, 1, 1, 1, 9, 2, 2]
     pred = [1, 1, 1, 1, 1, 2, 2, 2]
