@@ -1,14 +1,15 @@
 """Score per-frame predictions (frames.csv) against per-frame ground truth (gt.csv).
 
     python tools/eval_segmentation.py FRAMES_CSV GT_CSV [FRAMES_CSV GT_CSV ...] \
-        [--out metrics.json]
+        [--out metrics.json] [--bg-class LABEL ...]
     python tools/eval_segmentation.py out/*/frames.csv data/*.gt.csv   # any order
 
 frames.csv is infer_video.py's output (``frame,time_s,lh_label,...`` or
 ``frame,time_s,label,score``); gt.csv is ``frame,lh,rh`` or ``frame,label``. Per hand:
 frame-wise accuracy, segmental edit score and F1@{10,25,50} (MS-TCN's definitions,
 ``TemporalSegmentationMetric``), pooled over all given videos; a table on stdout, JSON
-with ``--out``.
+with ``--out``. ``--bg-class`` leaves those labels' segments out of edit and F1 (not
+of accuracy), as MS-TCN's ``bg_class``.
 
 Files are paired by video name, never by position: ``DIR/long_000/frames.csv`` (or
 ``long_000.frames.csv``) goes with ``long_000.gt.csv`` (or ``long_000/gt.csv``); a
@@ -111,10 +112,11 @@ def pair_by_video(files: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def evaluate(pairs: list[tuple[str, str]]) -> dict[str, float]:
+def evaluate(pairs: list[tuple[str, str]], bg_class: list[int] | None = None
+             ) -> dict[str, float]:
     """Run ``TemporalSegmentationMetric`` over ``(frames.csv, gt.csv)`` pairs."""
     tracks = tracks_of(pairs[0][1])
-    metric = TemporalSegmentationMetric(tracks=tracks)
+    metric = TemporalSegmentationMetric(tracks=tracks, bg_class=bg_class or ())
     for pred_path, gt_path in pairs:
         if tracks_of(gt_path) != tracks:
             raise ListFileError(f'{gt_path}: tracks differ from {pairs[0][1]}\'s {tracks}')
@@ -127,7 +129,7 @@ def evaluate(pairs: list[tuple[str, str]]) -> dict[str, float]:
                 f'{pred_path} has {n_pred} frames but {gt_path} has {n_gt}: '
                 'wrong pair, or a damaged video whose tail did not decode '
                 '(see summary.json decode_error)')
-        sample = {}
+        sample = {'video': pred_path}
         for t in tracks:
             prefix = '' if t == 'label' else f'{t}_'
             sample[f'{prefix}pred_labels'], sample[f'{prefix}gt_labels'] = pred[t], gt[t]
@@ -149,12 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('files', nargs='+',
                         help='frames.csv and gt.csv files, in any order (paired by video)')
     parser.add_argument('--out', help='write the metrics as JSON here')
+    parser.add_argument('--bg-class', type=int, nargs='+', default=[], metavar='LABEL',
+                        help='background labels: left out of edit and F1 (MS-TCN bg_class)')
     parser.add_argument('--verbose', action='store_true', help='tracebacks of errors')
     args = parser.parse_args(argv)
     pairs = pair_by_video(args.files)
     for pred_path, gt_path in pairs:
         print(f'pair: {pred_path} <-> {gt_path}')
-    metrics = evaluate(pairs)
+    metrics = evaluate(pairs, args.bg_class)
     print(f'temporal segmentation ({len(pairs)} video(s), percent):')
     print(format_table(metrics))
     if args.out:

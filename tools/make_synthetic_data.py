@@ -3,6 +3,7 @@
     python tools/make_synthetic_data.py classification data/synthetic_demo [--classes 4]
     python tools/make_synthetic_data.py havid data/synthetic_havid [--layout authors]
     python tools/make_synthetic_data.py havid-long data/havid_long [--count 1] [--minutes 3]
+        [--pause-s MIN MAX] [--start-index N]
 """
 from __future__ import annotations
 
@@ -51,17 +52,23 @@ def main() -> None:
     lg = sub.add_parser('havid-long', help='untrimmed dual-hand videos + per-frame gt.csv')
     lg.add_argument('root')
     lg.add_argument('--count', type=int, default=1, help='videos long_000.mp4, ...')
+    lg.add_argument('--start-index', type=int, default=0,
+                    help='first file number (long_<start-index>.mp4; seeds still seed + i)')
     lg.add_argument('--minutes', type=float, default=3.0)
     lg.add_argument('--fps', type=int, default=25)
     lg.add_argument('--segment-s', type=float, nargs=2, default=[3.0, 12.0],
                     metavar=('MIN', 'MAX'), help='segment length range, per hand')
+    lg.add_argument('--pause-s', type=float, nargs=2, default=[0.0, 0.0], metavar=('MIN', 'MAX'),
+                    help='each new segment starts with the hand still for this long '
+                         '(ambiguous windows at boundaries; default none)')
     lg.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
     if args.kind == 'havid-long':
         for i in range(args.count):
-            path = osp.join(args.root, f'long_{i:03d}.mp4')
+            path = osp.join(args.root, f'long_{args.start_index + i:03d}.mp4')
             make_long_havid_video(path, args.minutes * 60, args.fps,
-                                  segment_s=tuple(args.segment_s), seed=args.seed + i)
+                                  segment_s=tuple(args.segment_s), seed=args.seed + i,
+                                  pause_s=tuple(args.pause_s))
             print(f'{path} (+ {osp.splitext(path)[0]}.gt.csv)')
     if args.kind == 'havid':
         per_class = {'train': dict(zip(('lh', 'rh'), args.train_per_class)),

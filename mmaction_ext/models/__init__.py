@@ -1,2 +1,2 @@
 """models registered into MMAction2's registries."""
-from . import backbones, blending, dual_hand, recognizers  # noqa: F401
+from . import backbones, blending, dual_hand, losses, recognizers, segmenters  # noqa: F401

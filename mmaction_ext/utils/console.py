@@ -27,7 +27,7 @@ CONSOLE_NOISE = FILECLIENT_DEPRECATIONS + (
     re.compile(r'^The prefix is not set in metric class DumpResults'),
 )
 # INFO records shown on the console while ``show_tables`` is on (the test results).
-TABLE_PREFIXES = ('per-hand accuracy (%):',)
+TABLE_PREFIXES = ('per-hand accuracy (%):', 'temporal segmentation (%)')
 
 
 def console_info(message: str, logger: logging.Logger | None = None) -> None:
