@@ -4,12 +4,15 @@ from .checkpoint_coverage_hook import CheckpointCoverageHook
 from .console_progress_hook import ConsoleProgressHook
 from .hand_trace_hook import HandTraceHook
 from .original_checkpoint_hook import OriginalCheckpointHook
+from .rank_agreement_hook import RankAgreementHook
 from .resume_fingerprint_hook import ResumeFingerprintHook
 from .resume_guard_hook import ResumeGuardHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .sample_coverage_hook import SampleCoverageHook
+from .uniform_clip_size_hook import UniformClipSizeHook
 from .work_dir_lock_hook import WorkDirLockHook
 
 __all__ = ['AlternationStateHook', 'CheckpointCoverageHook', 'ConsoleProgressHook',
-           'HandTraceHook', 'OriginalCheckpointHook', 'ResumeFingerprintHook',
-           'ResumeGuardHook', 'SafeCheckpointHook', 'SampleCoverageHook', 'WorkDirLockHook']
+           'HandTraceHook', 'OriginalCheckpointHook', 'RankAgreementHook',
+           'ResumeFingerprintHook', 'ResumeGuardHook', 'SafeCheckpointHook',
+           'SampleCoverageHook', 'UniformClipSizeHook', 'WorkDirLockHook']

@@ -16,7 +16,14 @@ MAX_STORED_RECORDS = 100_000  # beyond this a checkpoint keeps only the digest
 SHOWN = 3  # differences named in a message
 
 
-def _common_folder(names: list[str]) -> str:
+def _common_folder(names: list[str], dataset=None) -> str:
+    """The dataset's video folder when every name is under it (names then read as in the
+    list file), else the deepest folder common to all names."""
+    prefix = getattr(dataset, 'data_prefix', None) or {}
+    for key in ('video', 'img'):
+        folder = prefix.get(key) if isinstance(prefix, dict) else None
+        if folder and all(n.startswith(folder.rstrip('/') + '/') for n in names):
+            return folder
     folders = [osp.dirname(n) for n in names if osp.isabs(n) or osp.dirname(n)]
     if len(folders) != len(names) or not folders:
         return ''
@@ -30,7 +37,7 @@ def sample_records(dataset) -> list[str]:
     """One line per sample: ``relative/name.avi label=3`` (plus range and hand if set)."""
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
     names = [str(info.get('filename', info.get('frame_dir', ''))) for info in infos]
-    root = _common_folder(names)
+    root = _common_folder(names, dataset)
     records = []
     for name, info in zip(names, infos):
         rel = osp.relpath(name, root) if root else name
