@@ -40,4 +40,7 @@ default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'),
                      # ranks that read different lists (or test other weights): an error
                      rank_agreement=dict(type='RankAgreementHook'),
                      # a batch of mixed clip sizes (zero-padded by the preprocessor): an error
-                     uniform_clip_size=dict(type='UniformClipSizeHook'))
+                     uniform_clip_size=dict(type='UniformClipSizeHook'),
+                     # a label outside the head, or class names/counts that disagree
+                     # between lists, heads and checkpoints: an error naming both sides
+                     class_agreement=dict(type='ClassAgreementHook'))
