@@ -206,3 +206,28 @@ def test_mixed_sizes_scored_one_clip_at_a_time_pass(mixed_sizes):
                      'test_dataloader.batch_size=1'])
     assert code == 0, out[-3000:]
     assert len(load_results(str(dump))) == 8
+
+
+# ---------------------------------------------------------------- a list label the head lacks
+
+def test_a_test_list_label_beyond_the_head_is_refused(mixed_sizes, tiny_motion_data, tmp_path):
+    """Label 7 for a 4-class model scored 25% top-1 (and 75% top-5) with exit 0."""
+    _, ckpt, _ = mixed_sizes  # the demo model, 4 classes
+    lines = open(os.path.join(tiny_motion_data, 'val_list.txt')).read().splitlines()
+    name = lines[-1].split()[0]
+    lines[-1] = f'{name} 7'
+    bad_list = tmp_path / 'val_list.txt'
+    bad_list.write_text('\n'.join(lines) + '\n')
+    cfg = tmp_path / 'cfg.py'
+    cfg.write_text(f'''
+_base_ = {DEMO!r}
+test_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
+    dataset=dict(ann_file={str(bad_list)!r},
+                 data_prefix=dict(video={os.path.join(tiny_motion_data, 'videos')!r})))
+''')
+    code, out = run([sys.executable, 'tools/test.py', str(cfg), ckpt, '--verbose',
+                     '--work-dir', str(tmp_path / 'w')])
+    assert code != 0
+    assert (f"test list ({bad_list}): {os.path.join(tiny_motion_data, 'videos', name)} has "
+            "label 7, but the model's cls_head has 4 classes (labels 0-3)") in out
+    assert 'acc/top1' not in out
