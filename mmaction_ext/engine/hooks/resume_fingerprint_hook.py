@@ -31,6 +31,7 @@ VERSION = 2
 # Where things live, how fast they load, and how long the run goes: not the run itself.
 LOCATION_KEYS = frozenset({
     'ann_file', 'ann_files', 'data_prefix', 'data_root', 'video_dirs', 'video_dir',
+    'sequences_file', 'label_map',  # contents: in the records (ranges) or dataset_meta
     'num_workers', 'persistent_workers', 'pin_memory', 'prefetch_factor', 'batch_size',
     'check_files', 'io_backend', 'backend_args', 'file_client_args', 'collate_fn',
     'worker_init_fn', 'pretrained', 'init_cfg', 'max_iters', 'max_epochs', 'val_interval',
