@@ -15,10 +15,8 @@ env_cfg = dict(mp_cfg=dict(mp_start_method='forkserver'))
 
 # MMEngine passes device_ids=[LOCAL_RANK] to DDP even for a CPU model, which DDP refuses;
 # this wrapper drops them for CPU modules and is plain MMDistributedDataParallel on GPU.
-# The scope prefix is needed: the Runner looks the type up in MMEngine's root registry,
-# which does not search MMAction2's child registry for an unprefixed name.
 model_wrapper_cfg = dict(
-    type='mmaction.DeviceAwareDDP', broadcast_buffers=False, find_unused_parameters=False)
+    type='DeviceAwareDDP', broadcast_buffers=False, find_unused_parameters=False)
 
 # Checkpoints written atomically, the previous one kept until the new one is whole, and
 # `last_checkpoint` repaired before `--resume auto` if a crash left it broken.

@@ -1,8 +1,8 @@
 """DDP wrapper that also works for CPU models (gloo)."""
 from __future__ import annotations
 
-from mmaction.registry import MODEL_WRAPPERS
 from mmengine.model import MMDistributedDataParallel
+from mmengine.registry import MODEL_WRAPPERS  # Runner.wrap_model looks wrappers up here only
 from torch import nn
 
 
