@@ -290,9 +290,10 @@ def _training_runner(samples, batch_size=8, resume=True):
 
 
 @pytest.mark.parametrize('change,message', [
-    (dict(samples=[('a.avi', 0), ('b.avi', 0)]), 'sample_list'),         # a relabelled clip
-    (dict(samples=[('a.avi', 0)]), 'samples: 2 -> 1'),                    # a shorter list
-    (dict(batch_size=4), 'batch_size: 8 -> 4'),
+    (dict(samples=[('a.avi', 0), ('b.avi', 0)]),                          # a relabelled clip
+     "1 changed ('b.avi label=1' -> 'b.avi label=0')"),
+    (dict(samples=[('a.avi', 0)]), '2 samples in the checkpoint, 1 now'),  # a shorter list
+    (dict(batch_size=4), 'effective batch 8 (8 per rank x 1 ranks x 1 accumulated) -> 4'),
 ])
 def test_resume_refuses_a_run_that_sees_other_data(change, message, monkeypatch):
     from mmaction_ext.engine.hooks.resume_fingerprint_hook import (

@@ -89,15 +89,20 @@ def add_trust_args(parser: argparse.ArgumentParser) -> None:
 
 
 def add_trust_hooks(cfg: Config, args: argparse.Namespace) -> None:
-    """Refuse partial checkpoints and incomplete sample coverage, whatever the config.
+    """Refuse partial checkpoints, incomplete sample coverage, ranks that disagree,
+    batches of mixed clip sizes and classes that disagree with the head, whatever the
+    config.
 
-    Configs inheriting ``configs/_base_/ext_runtime.py`` already have both hooks; any
+    Configs inheriting ``configs/_base_/ext_runtime.py`` already have these hooks; any
     other config gets them here.
     """
     hooks = cfg.setdefault('default_hooks', {})
     custom = [h.get('type') for h in cfg.get('custom_hooks') or []]
     for key, kind in (('checkpoint_coverage', 'CheckpointCoverageHook'),
-                      ('sample_coverage', 'SampleCoverageHook')):
+                      ('sample_coverage', 'SampleCoverageHook'),
+                      ('rank_agreement', 'RankAgreementHook'),
+                      ('uniform_clip_size', 'UniformClipSizeHook'),
+                      ('class_agreement', 'ClassAgreementHook')):
         if kind not in custom and (hooks.get(key) or {}).get('type') != kind:
             hooks[key] = dict(type=kind)
     if args.allow_partial_checkpoint:

@@ -34,4 +34,11 @@ default_hooks = dict(checkpoint=dict(type='SafeCheckpointHook'),
                      # `--resume` of a run whose data, batch or schedule changed is an error
                      resume_fingerprint=dict(type='ResumeFingerprintHook'),
                      # a second training run in a live run's work dir is an error
-                     work_dir_lock=dict(type='WorkDirLockHook'))
+                     work_dir_lock=dict(type='WorkDirLockHook'),
+                     # ranks that read different lists (or test other weights): an error
+                     rank_agreement=dict(type='RankAgreementHook'),
+                     # a batch of mixed clip sizes (zero-padded by the preprocessor): an error
+                     uniform_clip_size=dict(type='UniformClipSizeHook'),
+                     # a label outside the head, or class names/counts that disagree
+                     # between lists, heads and checkpoints: an error naming both sides
+                     class_agreement=dict(type='ClassAgreementHook'))

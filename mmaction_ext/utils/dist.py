@@ -58,3 +58,17 @@ def init_cpu_distributed(launcher: str, timeout_s: int | None = None) -> bool:
     dist.init_process_group(backend='gloo', init_method='env://',
                             timeout=datetime.timedelta(seconds=timeout_s))
     return True
+
+
+def gather_from_ranks(value):
+    """``value`` from every rank, in rank order (``[value]`` without a process group)."""
+    if not dist.is_available() or not dist.is_initialized() or dist.get_world_size() == 1:
+        return [value]
+    gathered = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, value)
+    return gathered
+
+
+def first_disagreement(values: list) -> int | None:
+    """The first rank whose value differs from rank 0's, or None when all agree."""
+    return next((rank for rank, value in enumerate(values) if value != values[0]), None)
