@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from mmengine.logging import print_log
-from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.runner.checkpoint import CheckpointLoader, load_state_dict
 from torch import nn
 
 from .convert_once import conversion_mark, convert_once, record_report
@@ -76,7 +76,9 @@ def load_checkpoint_into(model: nn.Module, source: str, *, weights: str = 'defau
         if problems:
             print_log(f'{source}: USING A PARTIAL CHECKPOINT (allowed explicitly): '
                       f'{"; ".join(problems)}', logger='current', level=30)
-    model.load_state_dict(state_dict, strict=strict)
+    # MMEngine's loading (as load_from's): other shapes are logged, not raised, when not
+    # strict; the pre-hooks see the convert-once mark and leave the dict alone.
+    load_state_dict(model, state_dict, strict=strict)
     return checkpoint
 
 
