@@ -144,7 +144,7 @@ model = dict(type='DualHandRecognizer',
         cfg_file = tmp_path / f'dual_{eps}.py'
         cfg_file.write_text(dual.replace('EPS', eps))
         runner = Runner.from_cfg(Config.fromfile(str(cfg_file)))
-        with mock.patch('mmaction_ext.checkpoint.original.print_log') as log:
+        with mock.patch('mmaction_ext.checkpoint.arch_checks.print_log') as log:
             runner.load_checkpoint(path)
         texts = ' '.join(str(c.args[0]) for c in log.call_args_list)
         assert ('eps 1e-05' in texts and 'eps=1e-5' in texts) is warned, texts

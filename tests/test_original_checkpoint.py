@@ -20,12 +20,15 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 from reference_vit import RefViT, pretrain_state_dict, reference_interpolate
 
-from mmaction_ext.checkpoint import CheckpointLoadError, UnsafeCheckpointError
+from mmaction_ext.checkpoint import (
+    CheckpointLoadError,
+    UnsafeCheckpointError,
+    install_original_checkpoint_hook,
+)
 from mmaction_ext.checkpoint.original import (
     ArchitectureMismatchError,
     NoRecognisedKeysError,
     convert_original_checkpoint,
-    install_original_checkpoint_hook,
 )
 
 TINY = dict(embed_dims=48, depth=2, num_heads=4)
@@ -94,7 +97,7 @@ def test_fine_tuned_formats_give_reference_logits(tmp_path, wrapper, prefix):
 def test_report_goes_to_the_logger(tmp_path):
     path = save(tmp_path, {'model': ref_model().state_dict(), 'epoch': 1})
     model = recognizer()
-    with mock.patch('mmaction_ext.checkpoint.original.print_log') as log:
+    with mock.patch('mmaction_ext.checkpoint.convert_once.print_log') as log:
         load_checkpoint(model, path)
     text = log.call_args[0][0]
     assert 'VideoMAEv2/AMD fine-tuned' in text

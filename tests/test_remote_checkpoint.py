@@ -76,11 +76,22 @@ def server(tmp_path, monkeypatch):
         yield served
 
 
-def test_stock_http_loader_runs_the_payload(server, tmp_path):
-    """The upstream symptom the fix removes (MMEngine's own function, kept unregistered)."""
+def test_stock_http_download_runs_the_payload(server, tmp_path):
+    """The upstream symptom: what MMEngine's http loader calls (torch.hub,
+    weights_only=False) runs a served payload."""
     url, _, marker = server
-    mm_ckpt.load_from_http(f'{url}/evil.pth', model_dir=str(tmp_path / 'stock_cache'))
+    torch.hub.load_state_dict_from_url(f'{url}/evil.pth', model_dir=str(tmp_path / 'stock'),
+                                       weights_only=False)
     assert marker.exists()
+
+
+def test_mmengine_own_http_loader_is_safe_even_called_directly(server, tmp_path):
+    """Intended change: the seam is what MMEngine's loaders call, so its own function,
+    not only the registered scheme, refuses the payload."""
+    url, _, marker = server
+    with pytest.raises(UnsafeCheckpointError, match='io.open'):
+        mm_ckpt.load_from_http(f'{url}/evil.pth', model_dir=str(tmp_path / 'direct'))
+    assert not marker.exists()
 
 
 def test_http_payload_refused_naming_the_global(server):
@@ -103,15 +114,20 @@ def test_http_benign_checkpoint_loads_and_trust_opt_in_takes_the_url(server, mon
     assert marker.exists()
 
 
-def test_every_mmengine_scheme_is_replaced_by_a_safe_loader():
-    """No registered prefix is left with an MMEngine loader that calls torch.load itself."""
-    ours = {id(f) for f in remote_load.SAFE_SCHEMES.values()}
+def test_remote_schemes_stay_mmengines_own_and_read_through_the_seam():
+    """No copied loaders: every remote prefix keeps MMEngine's function; what they call
+    (their module's ``torch.load`` and ``load_url``) is the safe loader."""
     for prefix, loader in CheckpointLoader._schemes.items():
-        assert id(loader) in ours, (prefix, loader)
-        assert loader.__name__ == getattr(mm_ckpt, loader.__name__).__name__
-    assert CheckpointLoader._get_checkpoint_loader('x.pth') is safe_load.load_from_local
+        if prefix == '':
+            assert loader is safe_load.load_from_local
+        else:
+            assert loader is getattr(mm_ckpt, loader.__name__), (prefix, loader)
+            assert loader.__module__ == 'mmengine.runner.checkpoint'
+    assert mm_ckpt.torch.load is remote_load._load_via_mmengine
+    assert mm_ckpt.torch.save is torch.save  # everything else is torch's
+    assert mm_ckpt.load_url is remote_load.safe_load_url
     assert (CheckpointLoader._get_checkpoint_loader('open-mmlab:s3://b/x.pth')
-            is remote_load.load_from_ceph)
+            is mm_ckpt.load_from_ceph)
 
 
 @pytest.mark.parametrize('scheme,table', [

@@ -20,21 +20,22 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os.path as osp
 import sys
+import zipfile
 
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 
 import mmaction_ext
-from mmaction_ext.checkpoint import safe_torch_load
+from mmaction_ext.checkpoint import CheckpointLoadError, convert_once, read_checkpoint
+from mmaction_ext.checkpoint.convert_once import marked
 from mmaction_ext.checkpoint.ema import select_weights
+from mmaction_ext.checkpoint.heads import HEADS
 from mmaction_ext.checkpoint.infer_arch import infer_model_cfg, with_clip_hint
-from mmaction_ext.checkpoint.original import (
-    HEADS,
-    CheckpointLoadError,
-    convert_for_module,
-)
+from mmaction_ext.checkpoint.integrity import unverified_legacy_allowed
+from mmaction_ext.checkpoint.report import LoadReport
 from mmaction_ext.fileio import FileWriteError, check_writable, save_checkpoint
 from mmaction_ext.utils.cli import run_tool
 
@@ -118,7 +119,14 @@ def main() -> None:
     from mmaction.registry import MODELS
     notes = []
     try:
-        checkpoint = safe_torch_load(args.src)
+        # The one way in (safe read, convert once); a legacy file without checksum is
+        # read here, once, since rewriting it in zip format is the remedy for it.
+        with unverified_legacy_allowed():
+            checkpoint = read_checkpoint(args.src)
+        if osp.isfile(args.src) and not zipfile.is_zipfile(args.src):
+            print(f'note: {args.src} is in torch\'s legacy format, which stores no checksum: '
+                  f'it was read unverified; {args.dst} is written in zip format, with a '
+                  f'CRC-32 per tensor that every later load checks.')
         if args.ema:
             checkpoint = select_weights(checkpoint, 'ema')
         checkpoint = with_clip_hint(checkpoint, args.frames, args.size)
@@ -129,7 +137,9 @@ def main() -> None:
                 cfg, notes = infer_model_cfg(checkpoint, args.frames, args.size,
                                              args.num_classes, args.num_heads)
             model = build_initialised(MODELS, cfg)
-        state_dict, report = convert_for_module(checkpoint, model)
+        state_dict, report = convert_once(checkpoint, model, args.src, log=False)
+        report = report or LoadReport(source_format='MMEngine / already converted',
+                                      loaded=list(state_dict))
     except CheckpointLoadError as err:
         raise SystemExit(f'error: {err}' if args.src in str(err) else
                          f'error: {args.src}: {err}') from err
@@ -140,7 +150,8 @@ def main() -> None:
     if args.show:
         return
     state_dict, absent = from_file_only(state_dict, model.state_dict(), report)
-    loaded = model.load_state_dict(state_dict, strict=False)  # proves the result loads
+    # proves the result loads (marked: the model's load hook must not convert it again)
+    loaded = model.load_state_dict(marked(state_dict, report, model), strict=False)
     assert not loaded.unexpected_keys and sorted(loaded.missing_keys) == sorted(absent)
     if absent:
         print(f'not in {args.src} (left out of the output; a model loading it initialises '

@@ -25,6 +25,7 @@ import mmaction_ext  # noqa: F401
 from mmaction_ext.apis import VideoInferencer
 from mmaction_ext.apis.output_reuse import run_inputs
 from mmaction_ext.apis.outputs import reuse_check, write_outputs
+from mmaction_ext.checkpoint import CheckpointLoadError
 from mmaction_ext.fileio.list_reader import (
     DuplicateGuard,
     ListFileError,
@@ -50,6 +51,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--smooth', type=int, default=0,
                         help='moving average of the frame scores over this many frames')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
+    parser.add_argument('--allow-partial-checkpoint', action='store_true',
+                        help='run even if some weights are not in the checkpoint (fresh '
+                             'head, backbone-only file); NaN weights are always refused')
     parser.add_argument('--verbose', action='store_true',
                         help='tracebacks of errors (also MMACTION_EXT_DEBUG=1)')
     args = parser.parse_args(argv)
@@ -96,9 +100,13 @@ def collect_videos(args: argparse.Namespace) -> list[tuple[str, str]]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     videos = collect_videos(args)
-    inferencer = VideoInferencer(args.config, args.checkpoint, device=args.device,
-                                 batch_size=args.batch_size, stride=args.stride,
-                                 amp=args.amp, features=args.features)
+    try:
+        inferencer = VideoInferencer(args.config, args.checkpoint, device=args.device,
+                                     batch_size=args.batch_size, stride=args.stride,
+                                     amp=args.amp, features=args.features,
+                                     allow_partial=args.allow_partial_checkpoint)
+    except CheckpointLoadError as err:
+        raise SystemExit(f'error: {type(err).__name__}: {err}') from err
     options = dict(config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint),
                    stride=inferencer.stride, window_span=inferencer.pipeline.span,
                    smooth=args.smooth, amp=args.amp, features=args.features)

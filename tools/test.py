@@ -2,8 +2,10 @@
 
     python tools/test.py CONFIG CHECKPOINT [--dump results.pkl] [--show-dir DIR] ...
 
-CHECKPOINT may be one the project trained or an original VideoMAEv2/AMD/ADH-ViT file;
-both load through mmaction_ext's safe loader.
+CHECKPOINT may be one the project trained or an original VideoMAEv2/AMD/ADH-ViT file,
+a path or any MMEngine URI. It takes the project's one way in (docs/checkpoints.md):
+checked and safely read, converted once, and evaluated only if every weight came from
+it and is finite (``--allow-partial-checkpoint`` accepts gaps, never NaN).
 """
 from __future__ import annotations
 

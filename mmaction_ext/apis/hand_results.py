@@ -28,8 +28,8 @@ def hand_classes(model: Any, checkpoint: str | None = None) -> Dict[str, List[st
     """
     found = _per_hand(getattr(model, 'dataset_meta', None))
     if found is None and checkpoint is not None:
-        from mmaction_ext.checkpoint import safe_torch_load
-        meta = safe_torch_load(checkpoint).get('meta') or {}
+        from mmaction_ext.checkpoint import read_checkpoint
+        meta = read_checkpoint(checkpoint).get('meta') or {}
         found = _per_hand(meta.get('dataset_meta'))
     if found is not None:
         return found

@@ -178,7 +178,12 @@ class VideoInferencer:
 
     Args:
         config: config file or ``Config`` (its ``test_pipeline`` defines a window).
-        checkpoint: checkpoint file (``None``: the model's initial weights).
+        checkpoint: checkpoint file or URI (``None``: the model's initial weights). It
+            loads the project's one way (:func:`~mmaction_ext.checkpoint.loading.
+            load_checkpoint_into`): checked, converted once, and refused unless every
+            weight comes from it and is finite.
+        allow_partial: accept a checkpoint that lacks some weights (a fresh head, a
+            backbone-only file); NaN weights are never accepted.
         device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``...
         batch_size: windows per forward pass.
         stride: frames between window starts (default: half a window span).
@@ -189,18 +194,20 @@ class VideoInferencer:
 
     def __init__(self, config: str | Config, checkpoint: str | None = None,
                  device: str = 'cpu', batch_size: int = 8, stride: int | None = None,
-                 amp: bool = False, features: bool = False, chunk: int = 64) -> None:
+                 amp: bool = False, features: bool = False, chunk: int = 64,
+                 allow_partial: bool = False) -> None:
         from mmaction.apis import init_recognizer
-        from mmengine.runner import load_checkpoint
 
         import mmaction_ext  # noqa: F401  registers the project's components
+        from mmaction_ext.checkpoint.loading import load_checkpoint_into
         cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
         self.cfg = cfg
         self.model = init_recognizer(cfg, None, device)
         meta: dict = {}
         if checkpoint is not None:
-            ckpt = load_checkpoint(self.model, checkpoint, map_location='cpu')
-            meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+            ckpt = load_checkpoint_into(self.model, checkpoint, complete=True,
+                                        allow_partial=allow_partial)
+            meta = ckpt.get('meta') or {}
             self.model.to(device)
         self.device = device
         self.pipeline = WindowPipeline(cfg.test_pipeline)

@@ -17,7 +17,8 @@ from typing import Any, Dict, List, Mapping, Tuple
 import torch
 from torch import Tensor
 
-from .original import ADH_VIT_LN_EPS, PREFIXES, WRAPPERS
+from .arch_checks import ADH_VIT_LN_EPS
+from .key_mapping import PREFIXES, WRAPPERS
 from .pos_embed import grid_candidates, is_sinusoid_table
 from .safe_load import CheckpointLoadError
 from .vit_sizes import named_heads

@@ -1,112 +1,119 @@
-"""MMEngine's remote checkpoint schemes, loaded with the local files' safe unpickler.
+"""MMEngine's checkpoint schemes, kept as they are, reading through the safe loader.
 
-MMEngine 0.10.7's ``http(s)://`` loader calls ``torch.hub.load_state_dict_from_url``,
-whose default is ``weights_only=False``: a pickle payload at the address runs. The other
-schemes (``torchvision://``, ``modelzoo://``, ``open-mmlab://``, ``openmmlab://``,
-``mmcls://``, ``pavi://``, ``s3://``, ``petrel://``) end in the same loader or in a plain
-``torch.load``. Each is re-registered here under MMEngine's own function name (its log
-line "Loads checkpoint by http backend" derives from it): MMEngine still resolves the
-model-zoo names and does the downloading, the file lands in torch's hub cache (or a
-temporary folder) and :func:`~.safe_load.safe_torch_load` reads it, with the allow-list
-and the one explicit opt-in (``MMACTION_EXT_TRUSTED_CHECKPOINTS``, path or URL).
+MMEngine 0.10.7's loaders (``http(s)://``, ``torchvision://``, ``modelzoo://``,
+``open-mmlab://``, ``openmmlab://``, ``mmcls://``, ``pavi://``, ``s3://``, ``petrel://``)
+resolve the model-zoo names and fetch the bytes, then call one of two functions of their
+module: ``torch.load`` (weights_only off for a URL) or ``load_url``
+(``torch.hub.load_state_dict_from_url``, ``weights_only=False``): a pickle payload runs.
+Instead of copying the loaders, the seam is what they call: in MMEngine's checkpoint
+module ``torch.load`` becomes :func:`~.safe_load.safe_torch_load` and ``load_url``
+becomes :func:`safe_load_url` (the download, the URL-name hash check on download and on
+every reuse of the cached copy, then the safe load). ``CheckpointLoader.load_checkpoint``
+remembers which URI it is reading, so a buffer (``s3://``) or a temporary file
+(``pavi://``) is named, and trusted, by it. Local paths keep the project's
+:func:`~.safe_load.load_from_local` (its not-found message names the config keys).
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import os
 import os.path as osp
-import tempfile
-from typing import Any
+import types
+from typing import Any, Iterator
 from urllib.parse import urlparse
 
 import torch
-from mmengine.dist import get_dist_info
 from mmengine.runner import checkpoint as mm_ckpt
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from mmaction_ext.fileio import atomic_write_bytes
-
+from .errors import CheckpointIntegrityError
+from .integrity import check_name_hash, name_hash
 from .safe_load import load_from_local, safe_torch_load
 
+_SOURCE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    'mmaction_ext_checkpoint_source', default=None)
 
-def _download(url: str, model_dir: str | None, progress: bool) -> str:
-    """The cached copy of ``url``, where MMEngine/torch.hub would keep it.
 
-    ``download_url_to_file`` writes a temporary file and renames it, so an interrupted
-    download never leaves a partial file under the final name.
+@contextlib.contextmanager
+def reading(source: str) -> Iterator[None]:
+    """Name the checkpoint URI that the loads inside this block read."""
+    token = _SOURCE.set(source)
+    try:
+        yield
+    finally:
+        _SOURCE.reset(token)
+
+
+def _remote_source() -> str | None:
+    source = _SOURCE.get()
+    return source if source and '://' in source else None
+
+
+def safe_load_url(url: str, model_dir: str | None = None, map_location: Any = None,
+                  progress: bool = True, check_hash: bool = False,
+                  file_name: str | None = None, **_: Any) -> Any:
+    """``torch.hub.load_state_dict_from_url``, checked and safe.
+
+    The file is cached where torch.hub keeps it (``<hub dir>/checkpoints`` or
+    ``model_dir``). A name carrying a sha256 prefix (``..._20230510-3e7f93b2.pth``) is
+    checked whatever ``check_hash`` says: on download (a mismatch never reaches the
+    cache: torch.hub writes a temporary file and renames it only when it matches) and
+    each time the cached copy is reused.
     """
     model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
     os.makedirs(model_dir, exist_ok=True)
-    cached = osp.join(model_dir, osp.basename(urlparse(url).path) or 'checkpoint.pth')
-    if not osp.exists(cached):
-        torch.hub.download_url_to_file(url, cached, progress=progress)
-    return cached
+    name = file_name or osp.basename(urlparse(url).path) or 'checkpoint.pth'
+    cached = osp.join(model_dir, name)
+    if osp.exists(cached):
+        check_name_hash(cached, url, 'cached')
+    else:
+        try:
+            torch.hub.download_url_to_file(url, cached, name_hash(name), progress=progress)
+        except RuntimeError as err:
+            if 'invalid hash value' not in str(err):
+                raise
+            raise CheckpointIntegrityError(
+                f'the file downloaded from {url} does not match the sha256 prefix in its '
+                f'name ({name_hash(name)}): {err}. Nothing was cached; the server sent '
+                f'other bytes than the published file. Try again later, or check the '
+                f'URL.') from err
+    return safe_torch_load(cached, map_location, source=url)
 
 
-def load_from_http(filename: str, map_location: Any = None, model_dir: str | None = None,
-                   progress: bool = os.isatty(0)) -> Any:
-    """``http(s)://``: download (local rank 0 first, as MMEngine does), then load safely."""
-    rank, world_size = get_dist_info()
-    path = _download(filename, model_dir, progress) if rank == 0 else None
-    if world_size > 1:
-        torch.distributed.barrier()
-        if rank > 0:
-            path = _download(filename, model_dir, progress)
-    return safe_torch_load(path, map_location, source=filename)
+def _load_via_mmengine(f: Any, map_location: Any = None, **_: Any) -> Any:
+    """``torch.load`` as MMEngine's loaders call it (a path, or a buffer for s3)."""
+    source = _remote_source()
+    if isinstance(f, (str, os.PathLike)) and source is None:
+        return load_from_local(str(f), map_location)
+    return safe_torch_load(f, map_location, source=source)
 
 
-def load_from_torchvision(filename: str, map_location: Any = None) -> Any:
-    """``torchvision://NAME`` / ``modelzoo://NAME``: MMEngine's URL table, then http."""
-    name = filename.split('://', 1)[1]
-    return load_from_http(mm_ckpt.get_torchvision_models()[name], map_location)
+class _TorchForMMEngineLoaders(types.ModuleType):
+    """``torch`` as MMEngine's checkpoint module sees it: all of it, but a safe ``load``."""
+
+    load = staticmethod(_load_via_mmengine)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(torch, name)
 
 
-def load_from_openmmlab(filename: str, map_location: Any = None) -> Any:
-    """``open-mmlab://NAME`` / ``openmmlab://NAME``: URL or file under MMEngine's home."""
-    name = filename.split('://', 1)[1]
-    name = mm_ckpt.get_deprecated_model_names().get(name, name)
-    url = mm_ckpt.get_external_models()[name]
-    if url.startswith(('http://', 'https://')):
-        return load_from_http(url, map_location)
-    return load_from_local(osp.join(mm_ckpt._get_mmengine_home(), url), map_location)
-
-
-def load_from_mmcls(filename: str, map_location: Any = None) -> Any:
-    """``mmcls://NAME``: MMEngine's URL table, http, then its key renaming."""
-    url = mm_ckpt.get_mmcls_models()[filename[len('mmcls://'):]]
-    return mm_ckpt._process_mmcls_checkpoint(load_from_http(url, map_location))
-
-
-def load_from_pavi(filename: str, map_location: Any = None) -> Any:
-    """``pavi://``: download with pavi's modelcloud into a temporary folder."""
-    from pavi import modelcloud  # optional, as in MMEngine
-    model = modelcloud.get(filename[len('pavi://'):])
-    with tempfile.TemporaryDirectory() as tmp:
-        path = osp.join(tmp, model.name)
-        model.download(path)
-        return safe_torch_load(path, map_location, source=filename)
-
-
-def load_from_ceph(filename: str, map_location: Any = None, backend: str = 'petrel') -> Any:
-    """``s3://`` / ``petrel://``: MMEngine's file backend fetches the bytes."""
-    data = mm_ckpt.get_file_backend(filename, backend_args={'backend': backend}).get(filename)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = osp.join(tmp, osp.basename(filename) or 'checkpoint.pth')
-        atomic_write_bytes(data, path)
-        return safe_torch_load(path, map_location, source=filename)
-
-
-SAFE_SCHEMES = {
-    '': load_from_local,
-    ('http://', 'https://'): load_from_http,
-    ('modelzoo://', 'torchvision://'): load_from_torchvision,
-    ('open-mmlab://', 'openmmlab://'): load_from_openmmlab,
-    'mmcls://': load_from_mmcls,
-    'pavi://': load_from_pavi,
-    (r'(\S+\:)?s3://', r'(\S+\:)?petrel://'): load_from_ceph,
-}
+def _remembering_source(load_checkpoint):
+    @functools.wraps(load_checkpoint)
+    def wrapper(cls, filename, map_location=None, logger='current'):
+        with reading(str(filename)):
+            return load_checkpoint(cls, filename, map_location, logger)
+    wrapper.mmaction_ext_safe = True
+    return wrapper
 
 
 def register_safe_loaders() -> None:
-    """Replace every MMEngine checkpoint scheme by its safe counterpart (same prefixes)."""
-    for prefixes, loader in SAFE_SCHEMES.items():
-        CheckpointLoader.register_scheme(prefixes=prefixes, loader=loader, force=True)
+    """Route every MMEngine checkpoint scheme through the safe loader. Idempotent."""
+    if not isinstance(mm_ckpt.torch, _TorchForMMEngineLoaders):
+        mm_ckpt.torch = _TorchForMMEngineLoaders('torch')
+    mm_ckpt.load_url = safe_load_url
+    stock = CheckpointLoader.__dict__['load_checkpoint'].__func__
+    if not getattr(stock, 'mmaction_ext_safe', False):
+        CheckpointLoader.load_checkpoint = classmethod(_remembering_source(stock))
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)

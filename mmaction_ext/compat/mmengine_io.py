@@ -5,7 +5,9 @@ names and prefixes (a no-op for code that never loads or saves through MMEngine)
 
 - MMEngine 0.10.7 loads every checkpoint scheme with plain ``torch.load`` or
   ``torch.hub.load_state_dict_from_url`` (``weights_only=False`` for URLs): a pickle
-  payload runs, and torch >= 2.6 cannot read MMEngine's own checkpoints at all
+  payload runs, torch >= 2.6 cannot read MMEngine's own checkpoints at all, and no
+  checksum is verified. The two functions its loaders call are replaced by checked,
+  safe ones; the loaders themselves stay MMEngine's
   (:mod:`mmaction_ext.checkpoint.remote_load`).
 - Its local backend writes checkpoints with ``open(path, 'wb')``: a crash mid-write
   leaves a truncated file that ``--resume`` fails on
@@ -14,7 +16,7 @@ names and prefixes (a no-op for code that never loads or saves through MMEngine)
 
 
 def use_safe_checkpoint_loaders() -> None:
-    """Every MMEngine checkpoint scheme loads through the project's safe loader."""
+    """Every MMEngine checkpoint scheme reads through the project's checked, safe loader."""
     from mmaction_ext.checkpoint.remote_load import register_safe_loaders
     register_safe_loaders()
 

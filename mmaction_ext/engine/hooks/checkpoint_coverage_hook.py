@@ -3,11 +3,12 @@
 A checkpoint whose head has another class count (a fresh random head is built), a
 backbone-only file, or any file that lacks some of the model's tensors (loaded with
 MMEngine's default ``strict=False``) would otherwise be evaluated with random weights
-and print plausible metrics with exit status 0.
+and print plausible metrics with exit status 0; one NaN weight would print NaN scores.
+The checks and their wording are :mod:`mmaction_ext.checkpoint.coverage`'s, shared with
+``VideoInferencer``.
 """
 from __future__ import annotations
 
-import os
 import re
 
 from mmaction.registry import HOOKS
@@ -15,16 +16,20 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
-ALLOW_ENV = 'MMACTION_EXT_ALLOW_PARTIAL_CHECKPOINT'
+from mmaction_ext.checkpoint.convert_once import conversion_mark
+from mmaction_ext.checkpoint.coverage import (
+    ALLOW_ENV,
+    describe_gaps,
+    nonfinite_error,
+    nonfinite_keys,
+    partial_allowed_by_env,
+    partial_error,
+)
+from mmaction_ext.checkpoint.errors import PartialCheckpointError
+
+__all__ = ['CheckpointCoverageHook', 'PartialCheckpointError', 'ALLOW_ENV', 'RESULT_KEY']
+
 RESULT_KEY = 'PARTIAL_CHECKPOINT'
-
-
-class PartialCheckpointError(RuntimeError):
-    """Some weights of the evaluated model were not read from the checkpoint."""
-
-
-def _allowed_by_env() -> bool:
-    return os.environ.get(ALLOW_ENV, '').strip().lower() in ('1', 'true', 'yes')
 
 
 @HOOKS.register_module()
@@ -34,9 +39,9 @@ class CheckpointCoverageHook(Hook):
     A load pre-hook on every submodule, registered after the model's own (so it sees the
     converted names), notes each parameter/persistent buffer the state dict lacks or has
     in another shape (MMEngine's default ``strict=False`` keeps the random initial value
-    for both); the original-checkpoint converter records the heads it renewed
-    (``LoadReport.fresh_heads``). Generated fixed sinusoid tables and resampled position
-    tables are not random and pass.
+    for both), and the heads the conversion renewed (the convert-once mark on the state
+    dict). Generated fixed sinusoid tables and resampled position tables are not random
+    and pass. Before testing, every weight must also be finite (never overridable).
 
     Args:
         allow_partial: evaluate anyway (or set ``MMACTION_EXT_ALLOW_PARTIAL_CHECKPOINT=1``,
@@ -63,9 +68,6 @@ class CheckpointCoverageHook(Hook):
         model = self._model(runner)
         if getattr(runner, '_has_loaded', False):  # a second run() of one runner
             return
-        for module in model.modules():
-            if isinstance(getattr(module, 'load_reports', None), list):
-                module.load_reports = []
         self._loaded, self._missing, self._mismatched = False, [], []
         self._converted_fresh = {}
         if getattr(model, '_coverage_hooked', None) is not self:
@@ -85,6 +87,10 @@ class CheckpointCoverageHook(Hook):
         """Compare ``module``'s own tensors with the (already converted) state dict."""
         if prefix == '':
             self._loaded = True
+        mark = conversion_mark(state_dict)
+        if mark is not None:
+            self._converted_fresh.update(
+                (head, tuple(counts)) for head, counts in mark['fresh_heads'].items())
         own = dict(module._parameters)
         own.update((k, v) for k, v in module._buffers.items()
                    if k not in module._non_persistent_buffers_set)
@@ -100,51 +106,37 @@ class CheckpointCoverageHook(Hook):
                                          tuple(tensor.shape)))
 
     def before_test(self, runner) -> None:
+        if self._loaded and not self._trained(runner):
+            bad = nonfinite_keys(self._model(runner).state_dict())
+            if bad:
+                raise nonfinite_error(bad, str(runner._load_from or 'the checkpoint'))
         self.problems = self.check(runner)
         if not self.problems:
             return
         text = '; '.join(self.problems)
-        if self.allow_partial or _allowed_by_env():
+        if self.allow_partial or partial_allowed_by_env():
             print_log(f'EVALUATING A PARTIAL CHECKPOINT (allowed explicitly): {text}. '
                       f'The results do not measure a trained model.', logger='current',
                       level=30)
             return
-        raise PartialCheckpointError(
-            f'refusing to evaluate: not every weight of the model comes from the checkpoint '
-            f'({runner._load_from or "no load_from"}): {text}. Evaluate the checkpoint '
-            f'this config was trained into, fix num_classes in the config, or, to score '
-            f'partly random weights on purpose, pass --allow-partial-checkpoint '
-            f'(tools/test.py) or set {ALLOW_ENV}=1.')
+        raise partial_error(
+            self.problems, runner._load_from or 'no load_from',
+            opt_in=f'pass --allow-partial-checkpoint (tools/test.py) or set {ALLOW_ENV}=1')
+
+    @staticmethod
+    def _trained(runner) -> bool:
+        """Trained in this process: every weight was trained, not read."""
+        loop = getattr(runner, '_train_loop', None)  # runner.iter would build it
+        return loop is not None and not isinstance(loop, dict) and loop.iter > 0
 
     def check(self, runner) -> list[str]:
         """What of the model was not read from the checkpoint, one phrase per cause."""
-        loop = getattr(runner, '_train_loop', None)  # runner.iter would build it
-        if loop is not None and not isinstance(loop, dict) and loop.iter > 0:
-            return []  # trained in this process: every weight was trained
+        if self._trained(runner):
+            return []
         if not self._loaded:
             return ['no checkpoint was loaded (load_from is not set), so every weight is '
                     'its random initial value']
-        fresh = dict(self._converted_fresh)
-        for module in self._model(runner).modules():
-            for report in getattr(module, 'load_reports', None) or []:
-                fresh.update(report.fresh_heads)
-        for key, in_file, in_model in self._mismatched:
-            if key.endswith('fc_cls.weight'):
-                fresh[key.split('.')[0]] = (in_file[0], in_model[0])
-        problems = [f'{head}: {in_file} classes in the file, {in_cfg} in the config '
-                    f'(a fresh random head)' for head, (in_file, in_cfg) in fresh.items()]
-        other = [f'{k}: shape {a} in the file, {b} in the model'
-                 for k, a, b in self._mismatched if k.split('.')[0] not in fresh]
-        if other:
-            problems.append('; '.join(other[:4]) + (' ...' if len(other) > 4 else ''))
-        missing = [k for k in self._missing if k.split('.')[0] not in fresh]
-        if missing:
-            groups = sorted({k.split('.')[0] for k in missing})
-            hint = (' (a backbone-only checkpoint?)'
-                    if all(g.endswith('head') for g in groups) else '')
-            problems.append(f'{len(missing)} tensors are not in the file{hint}: '
-                            f'{", ".join(missing[:6])}' + (' ...' if len(missing) > 6 else ''))
-        return problems
+        return describe_gaps(self._missing, self._mismatched, self._converted_fresh)
 
     def after_test_epoch(self, runner, metrics: dict | None = None) -> None:
         if self.problems and metrics is not None:

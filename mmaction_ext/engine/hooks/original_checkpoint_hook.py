@@ -7,7 +7,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from mmaction_ext.checkpoint.ema import WEIGHTS, select_weights
-from mmaction_ext.checkpoint.original import check_layer_norm_eps, convert_for_module, record_report
+from mmaction_ext.checkpoint.loading import prepare_state_dict
 
 
 @HOOKS.register_module()
@@ -18,10 +18,11 @@ class OriginalCheckpointHook(Hook):
     run first: MMEngine's ``EMAHook.after_load_checkpoint`` reads
     ``checkpoint['state_dict']``, which an original file (wrapped in ``model`` or
     ``module``) does not have, and fails with a KeyError. Running before them
-    (priority VERY_HIGH), this hook puts the converted weights under ``state_dict``, so
-    EMA starts from the loaded weights and the model then loads them as native keys.
-    Only models with the original-checkpoint load hook (``ViTRecognizer3D``,
-    ``DualHandRecognizer``) are touched.
+    (priority VERY_HIGH), this hook puts the converted weights under ``state_dict``
+    (:func:`~mmaction_ext.checkpoint.loading.prepare_state_dict`, the one conversion
+    step); they carry the convert-once mark, so neither EMA's copy nor the model
+    converts them again. Only models with the original-checkpoint load hook
+    (``ViTRecognizer3D``, ``DualHandRecognizer``) are touched.
 
     Args:
         weights (str): which weights ``load_from`` (and ``tools/test.py``) load from a
@@ -52,9 +53,7 @@ class OriginalCheckpointHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if not getattr(model, '_original_checkpoint_hook', False):
             return
-        converted, report = convert_for_module(checkpoint, model)
+        source = str(getattr(runner, '_load_from', '') or '')
+        converted = prepare_state_dict(checkpoint, model, source)
         checkpoint.clear()
         checkpoint['state_dict'] = converted
-        record_report(model, report)
-        print_log(report.format(f'checkpoint into {type(model).__name__}'), logger='current')
-        check_layer_norm_eps(model, report, str(getattr(runner, '_load_from', '') or ''))

@@ -187,7 +187,7 @@ class MAEVisionTransformer(VisionTransformer):
                      drop_path_rate=dpr[i], norm_cfg=norm_cfg, init_values=float(init_values),
                      cos_attn=cos_attn)
             for i in range(self.depth)])
-        from mmaction_ext.checkpoint.original import install_original_checkpoint_hook
+        from mmaction_ext.checkpoint.convert_once import install_original_checkpoint_hook
         install_original_checkpoint_hook(self)
 
     def init_weights(self) -> None:
@@ -195,7 +195,7 @@ class MAEVisionTransformer(VisionTransformer):
         first = not self.is_init
         super().init_weights()
         if first and self.pretrained:
-            from mmaction_ext.checkpoint.original import load_original_checkpoint
+            from mmaction_ext.checkpoint.loading import load_original_checkpoint
             load_original_checkpoint(self, self.pretrained)
 
     def pos_embed_for(self, grid: Tuple[int, int, int]) -> Tensor:

@@ -7,7 +7,7 @@ from mmaction.registry import MODELS
 from mmaction.utils import ConfigType, OptConfigType, SampleList
 from torch import Tensor
 
-from mmaction_ext.checkpoint.original import install_original_checkpoint_hook
+from mmaction_ext.checkpoint import install_original_checkpoint_hook
 
 from ..head_init import scale_fresh_heads
 from .hand_blending import HANDS, HandAwareBlending, sample_hand

@@ -5,7 +5,8 @@ from mmaction.models.recognizers import Recognizer3D
 from mmaction.registry import MODELS
 from torch import nn
 
-from mmaction_ext.checkpoint.original import DEFAULT_INIT_SCALE, install_original_checkpoint_hook
+from mmaction_ext.checkpoint import install_original_checkpoint_hook
+from mmaction_ext.checkpoint.heads import DEFAULT_INIT_SCALE
 
 from ..head_init import scale_fresh_heads
 
@@ -23,7 +24,7 @@ class ViTRecognizer3D(Recognizer3D):
     """Stock ``Recognizer3D`` plus original-checkpoint loading and the original head init.
 
     ``load_from``/``tools/test.py CFG ORIGINAL.pth`` convert the original keys (see
-    :mod:`mmaction_ext.checkpoint.original`); a head whose class count matches is kept.
+    :mod:`mmaction_ext.checkpoint.original`, once); a head whose class count matches is kept.
     With a non-ViT backbone there is nothing to convert: checkpoints load exactly as into
     ``Recognizer3D`` (only ``init_scale`` still applies to a fresh head).
 
