@@ -2,24 +2,19 @@
 comments), each list given once, a video once per list, shared by splits; the truth CSV."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from infer_helpers import DUAL_CFG, REPO
+from infer_helpers import DUAL_CFG, REPO, load_tool
 
 from mmaction_ext.fileio import ListFileError
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'extract_features_tool', os.path.join(REPO, 'tools/extract_features.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('extract_features')
 
 
 def _collect(tmp_path, *extra, videos=()):
