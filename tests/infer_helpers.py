@@ -1,7 +1,9 @@
 """Shared set-up for the sliding-window inference tests: tiny configs and random weights."""
 from __future__ import annotations
 
+import importlib.util
 import os
+from types import ModuleType
 
 import torch
 from mmengine.config import Config
@@ -21,3 +23,12 @@ def random_checkpoint(config: str, path: str, seed: int = 0) -> str:
     model.init_weights()
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
     return path
+
+
+def load_tool(name: str) -> ModuleType:
+    """``tools/<name>.py`` as a module, to call its ``main(argv)`` and helpers in-process."""
+    spec = importlib.util.spec_from_file_location(f'{name}_tool',
+                                                  os.path.join(REPO, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

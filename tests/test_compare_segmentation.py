@@ -70,3 +70,14 @@ def test_results_missing_a_video_of_the_split(tmp_path):
         pickle.dump([{'video': 'x', 'lh_pred_labels': np.zeros(3)}], f)
     with pytest.raises(SystemExit, match=r"no predictions for \['y'\]"):
         _tool().main([str(root), str(root / 'splits/test.bundle'), str(tmp_path / 'preds.pkl')])
+
+
+def test_features_root_without_extraction_record(tmp_path):
+    from mmaction_ext.fileio.list_reader import ListFileError
+    with pytest.raises(ListFileError, match=r'extract_features\.json not found: .*feats/'
+                       r'extract_features\.json; FEATURES_ROOT must come from '
+                       r'tools/extract_features\.py'):
+        _tool().main([str(tmp_path / 'feats'), 'x.bundle', 'x.pkl'])
+    (tmp_path / 'extract_features.json').write_text('{"tracks":\n [1,,2]}\n')
+    with pytest.raises(ListFileError, match=r'extract_features\.json:2: not JSON'):
+        _tool().main([str(tmp_path), 'x.bundle', 'x.pkl'])

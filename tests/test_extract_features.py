@@ -1,13 +1,12 @@
 """tools/extract_features.py: the segmentation layout, values, resuming, bad inputs."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 
 import numpy as np
 import pytest
-from infer_helpers import DUAL_CFG, REPO, random_checkpoint
+from infer_helpers import DUAL_CFG, load_tool, random_checkpoint
 
 from mmaction_ext.apis import VideoInferencer, frame_scores_from_windows
 from mmaction_ext.apis import segmentation_features as seg_features
@@ -18,11 +17,7 @@ pytestmark = pytest.mark.slow  # decodes videos and runs a (tiny) ViT: seconds
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'extract_features_tool', os.path.join(REPO, 'tools/extract_features.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('extract_features')
 
 
 @pytest.fixture(scope='module')

@@ -100,3 +100,24 @@ def test_bad_layouts_through_train_tool(tmp_path, fault):
                          timeout=600, env={**os.environ, 'PYTHONWARNINGS': 'ignore'})
     assert res.returncode != 0
     assert expected in res.stdout + res.stderr, (res.stdout + res.stderr)[-3000:]
+
+
+def test_layout_text_files_through_the_list_reader(tmp_path):
+    """BOM and CRLF (a Windows editor) read as the plain file; not-UTF-8 text, a folder
+    and an empty bundle are errors naming the file (and line)."""
+    from mmaction_ext.datasets.segmentation_layout import read_bundle, read_mapping, read_truth
+    truth = tmp_path / 'v.txt'
+    truth.write_bytes(b'\xef\xbb\xbflh_01\r\nlh_01\r\nlh_00\r\n')
+    assert read_truth(str(truth), CLASSES['lh']).tolist() == [1, 1, 0]
+    truth.write_bytes(b'lh_01\nlh_0\xe9\n')
+    with pytest.raises(SegmentationLayoutError, match=rf'{truth}:2: not UTF-8 text'):
+        read_truth(str(truth), CLASSES['lh'])
+    bundle = tmp_path / 'split.bundle'
+    bundle.write_bytes(b'\xef\xbb\xbfv0.txt\r\n\r\n#v1.txt\r\n')  # no comments in a bundle
+    assert read_bundle(str(bundle)) == ['v0', '#v1']
+    bundle.write_text('\n')
+    with pytest.raises(SegmentationLayoutError, match=rf'{bundle}: the split file is empty'):
+        read_bundle(str(bundle))
+    with pytest.raises(SegmentationLayoutError,
+                       match=rf'mapping file {tmp_path} is a folder, not a file'):
+        read_mapping(str(tmp_path))

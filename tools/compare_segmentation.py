@@ -15,14 +15,13 @@ edit + F1@50), segmenter, per hand.
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import os.path as osp
 import sys
 
 import numpy as np
 
 import mmaction_ext  # noqa: F401
+from mmaction_ext.apis.segmentation_features import read_extraction_record
 from mmaction_ext.apis.timeline import moving_average
 from mmaction_ext.datasets.segmentation_layout import (
     feature_path,
@@ -33,7 +32,8 @@ from mmaction_ext.datasets.segmentation_layout import (
 )
 from mmaction_ext.evaluation.functional.segmentation import segmentation_scores
 from mmaction_ext.evaluation.safe_results import load_results
-from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
+from mmaction_ext.fileio import write_figure_png, write_json
+from mmaction_ext.utils.cli import run_tool
 
 
 def window_labels(features: np.ndarray, num_classes: int, smooth: int) -> np.ndarray:
@@ -72,10 +72,7 @@ def plot(path: str, video: str, strips: dict[str, dict[str, np.ndarray]],
     axes[-1].set_xlabel('time (s)')
     axes[0].set_title(video, fontsize=10, loc='left')
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format='png', dpi=90)
-    plt.close(fig)
-    atomic_write_bytes(buf.getvalue(), path)
+    write_figure_png(path, fig, dpi=90)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,12 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--plot-dir')
     parser.add_argument('--out')
     args = parser.parse_args(argv)
-    meta_path = osp.join(args.root, 'extract_features.json')
-    if not osp.isfile(meta_path):
-        raise SystemExit(f'{meta_path}: missing; FEATURES_ROOT must come from '
-                         'tools/extract_features.py (its rows end with the window scores)')
-    with open(meta_path) as f:
-        meta = json.load(f)
+    meta = read_extraction_record(args.root, remedy='FEATURES_ROOT must come from '
+                                  'tools/extract_features.py (its rows end with the window scores)')
     tracks, classes = meta['tracks'], meta['classes']
     videos = read_bundle(args.bundle)
     predicted = segmenter_labels(load_results(args.results), tracks)
@@ -120,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         t, method = key.split('/', 1)
         print(f'{t:<5}{method:<20}' + ''.join(f'{scores[c]:9.2f}' for c in cols))
     if args.out:
-        atomic_write_bytes(json.dumps(table, indent=1).encode(), args.out)
+        write_json(args.out, table)
     if args.plot_dir:
         for v in videos:
             strips = {}
@@ -134,4 +127,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -12,14 +12,14 @@ per frame) from ``<video>.gt.csv`` beside a video (``frame,lh,rh`` as
 DIR/mapping.txt (plus each hand's own mapping_<hand>.txt) and DIR/splits/NAME.bundle
 for each ``--split NAME=LIST`` (LIST: one video path per line). A one-head model writes
 features/<video>.npy and groundTruth/<video>.txt (one stream, as Breakfast).
+Each list file is given once, and a video once per list (command line and --list
+count as one); a video may be in several splits (cross-validation) and is extracted once.
 Every file is written atomically; videos whose files all exist are skipped, so an
 interrupted run is resumed by running it again. Exit status 1 if any video failed.
 """
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
 import os.path as osp
 import sys
@@ -30,15 +30,23 @@ import numpy as np
 import mmaction_ext  # noqa: F401
 from mmaction_ext.apis import VideoInferencer
 from mmaction_ext.apis.segmentation_features import (
+    extraction_record_path,
     frame_features,
+    read_extraction_record,
     video_files,
     write_bundle,
+    write_extraction_record,
     write_mappings,
     write_video,
 )
-from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
-
-META = 'extract_features.json'
+from mmaction_ext.fileio.list_reader import (
+    DuplicateGuard,
+    ListFileError,
+    file_identity,
+    read_csv_table,
+    read_list,
+)
+from mmaction_ext.utils.cli import run_tool
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -64,44 +72,63 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f'--stride must be >= 1, got {args.stride}')
     if args.batch_size < 1:
         parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
+    names = set()
     for item in args.split:
         name, _, path = item.partition('=')
         if not name or not path or '/' in name:
             parser.error(f'--split {item!r}: expected NAME=LIST, e.g. train.split1=train.txt')
+        if name in names:
+            parser.error(f'--split {name} is given twice (splits/{name}.bundle would be '
+                         'written twice); give each split once')
+        names.add(name)
     return args
 
 
-def read_video_list(path: str) -> list[tuple[str, str]]:
-    """``(video, where)`` per non-empty, non-comment line; relative paths from the list's folder."""
-    if not osp.isfile(path):
-        raise SystemExit(f'{path}: no such video list')
-    base, out = osp.dirname(osp.abspath(path)), []
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if line and not line.startswith('#'):
-                out.append((line if osp.isabs(line) else osp.join(base, line),
-                            f'{path}:{lineno}'))
+def read_video_list(path: str, what: str) -> list[tuple[str, str]]:
+    """``(video, where)`` per non-empty, non-comment line; relative paths from the list's folder.
+
+    The whole line is the path; the same real file twice in one list is an error (a
+    bundle would score it twice).
+    """
+    base = osp.dirname(osp.abspath(path))
+    lines = read_list(path, what, remedy='give a text file with one video path per line')
+    out, seen = [], DuplicateGuard()
+    for line in lines:
+        video = line.text if osp.isabs(line.text) else osp.join(base, line.text)
+        seen.add(video, line.where, shown=line.text)
+        out.append((video, line.where))
     return out
 
 
 def collect(args: argparse.Namespace) -> tuple[dict[str, tuple[str, str]], dict[str, list[str]]]:
-    """``{stem: (video, where)}`` in order, and ``{split: [stem, ...]}``."""
-    entries = [(v, 'command line') for v in args.videos]
+    """``{stem: (video, where)}`` in order, and ``{split: [stem, ...]}``.
+
+    Each list file is given once; a video is given once on the command line and
+    ``--list`` together, and once in each split, but may be in several splits (and in
+    ``--list``), as cross-validation splits share videos: it is extracted once.
+    """
+    lists = DuplicateGuard()
+    given = [(v, 'command line') for v in args.videos]
     if args.list:
-        entries += read_video_list(args.list)
+        lists.add(args.list, '--list')
+        given += read_video_list(args.list, '--list')
+    extract = DuplicateGuard()
+    for video, where in given:
+        extract.add(video, where)
+    entries = list(given)
     splits: dict[str, list[str]] = {}
     for item in args.split:
         name, _, path = item.partition('=')
-        listed = read_video_list(path)
+        lists.add(path, f'--split {name}')
+        listed = read_video_list(path, f'--split {name}')
         entries += listed
         splits[name] = [osp.splitext(osp.basename(v))[0] for v, _ in listed]
     videos: dict[str, tuple[str, str]] = {}
     for video, where in entries:
         stem = osp.splitext(osp.basename(video))[0]
-        if stem in videos and osp.abspath(videos[stem][0]) != osp.abspath(video):
-            raise SystemExit(f'{video} ({where}) and {videos[stem][0]} ({videos[stem][1]}) '
-                             f'both become <{stem}>: video names must be unique')
+        if stem in videos and file_identity(videos[stem][0]) != file_identity(video):
+            raise ListFileError(f'{video} ({where}) and {videos[stem][0]} ({videos[stem][1]}) '
+                                f'both become <{stem}>: video names must be unique')
         videos.setdefault(stem, (video, where))
     return videos, splits
 
@@ -109,26 +136,21 @@ def collect(args: argparse.Namespace) -> tuple[dict[str, tuple[str, str]], dict[
 def read_truth_csv(path: str, tracks: tuple[str, ...], classes: dict[str, list[str]]
                    ) -> dict[str, np.ndarray]:
     """Per-frame labels per track from ``frame,lh,rh`` (or ``frame,label``) rows."""
-    with open(path, newline='') as f:
-        reader = csv.DictReader(f)
-        header = reader.fieldnames or []
-        missing = [c for c in ('frame', *tracks) if c not in header]
-        if missing:
-            raise ValueError(f'{path}: header {header} lacks {missing}')
-        out: dict[str, list[int]] = {t: [] for t in tracks}
-        for lineno, row in enumerate(reader, 2):
-            try:
-                frame = int(row['frame'])
-                values = {t: int(row[t]) for t in tracks}
-            except (TypeError, ValueError):
-                raise ValueError(f'{path}:{lineno}: not integer frame/labels: {row}') from None
-            if frame != lineno - 2:
-                raise ValueError(f'{path}:{lineno}: frame {frame}, expected {lineno - 2}')
-            for t, v in values.items():
-                if not 0 <= v < len(classes[t]):
-                    raise ValueError(f'{path}:{lineno}: {t} label {v} outside '
-                                     f'[0, {len(classes[t])}) of the model\'s classes')
-                out[t].append(v)
+    table = read_csv_table(path, 'ground-truth CSV', required=('frame', *tracks))
+    out: dict[str, list[int]] = {t: [] for t in tracks}
+    for expected, (lineno, row) in enumerate(table.rows):
+        try:
+            frame = int(row['frame'])
+            values = {t: int(row[t]) for t in tracks}
+        except ValueError:
+            raise ValueError(f'{path}:{lineno}: not integer frame/labels: {row}') from None
+        if frame != expected:
+            raise ValueError(f'{path}:{lineno}: frame {frame}, expected {expected}')
+        for t, v in values.items():
+            if not 0 <= v < len(classes[t]):
+                raise ValueError(f'{path}:{lineno}: {t} label {v} outside '
+                                 f'[0, {len(classes[t])}) of the model\'s classes')
+            out[t].append(v)
     return {t: np.asarray(v, dtype=np.int64) for t, v in out.items()}
 
 
@@ -144,10 +166,9 @@ def class_names(inferencer: VideoInferencer) -> dict[str, list[str]]:
 
 def check_meta(root: str, meta: dict) -> None:
     """Refuse to mix files of another model or stride into ``root``; record ours."""
-    path = osp.join(root, META)
+    path = extraction_record_path(root)
     if osp.isfile(path):
-        with open(path) as f:
-            old = json.load(f)
+        old = read_extraction_record(root)
         changed = [k for k in ('config', 'checkpoint', 'stride', 'tracks', 'classes')
                    if old.get(k) != meta[k]]
         if changed:
@@ -155,7 +176,7 @@ def check_meta(root: str, meta: dict) -> None:
                              f'({ {k: old.get(k) for k in changed} }); use another --out-root '
                              'or delete it')
     os.makedirs(root, exist_ok=True)
-    atomic_write_bytes(json.dumps(meta, indent=1).encode(), path)
+    write_extraction_record(root, meta)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,4 +228,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

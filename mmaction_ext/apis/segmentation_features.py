@@ -9,16 +9,21 @@ as ``(D, T)`` float32 and, with truth, ``groundTruth/.../<video>.txt`` (see
 """
 from __future__ import annotations
 
-import io
+import json
 import os
+import os.path as osp
 
 import numpy as np
 
 from mmaction_ext.datasets.segmentation_layout import feature_path, mapping_path, truth_path
-from mmaction_ext.fileio.atomic_local_backend import atomic_write_bytes
+from mmaction_ext.fileio import ListFileError, write_json, write_lines, write_npy
+from mmaction_ext.fileio.list_reader import read_text_lines
 
 from .sliding_window import VideoScores
 from .timeline import frame_scores_from_windows
+
+# what tools/extract_features.py extracted with (model, stride, tracks, classes)
+EXTRACTION_RECORD = 'extract_features.json'
 
 
 def frame_features(scores: VideoScores) -> dict[str, np.ndarray]:
@@ -33,25 +38,13 @@ def frame_features(scores: VideoScores) -> dict[str, np.ndarray]:
     return out
 
 
-def _write(path: str, data: bytes) -> str:
-    atomic_write_bytes(data, path)
-    os.chmod(path, 0o644)
-    return path
-
-
-def write_npy(path: str, array: np.ndarray) -> str:
-    buf = io.BytesIO()
-    np.save(buf, array, allow_pickle=False)
-    return _write(path, buf.getvalue())
-
-
 def write_truth(path: str, labels: np.ndarray, classes: list[str]) -> str:
     """One class name per frame, one per line (MS-TCN reads ``split('\\n')[:-1]``)."""
-    return _write(path, ''.join(f'{classes[int(v)]}\n' for v in labels).encode())
+    return write_lines(path, [classes[int(v)] for v in labels])
 
 
 def write_mapping(path: str, classes: list[str]) -> str:
-    return _write(path, ''.join(f'{i} {name}\n' for i, name in enumerate(classes)).encode())
+    return write_lines(path, [f'{i} {name}' for i, name in enumerate(classes)])
 
 
 def write_mappings(root: str, class_names: dict[str, list[str]]) -> list[str]:
@@ -67,7 +60,26 @@ def write_mappings(root: str, class_names: dict[str, list[str]]) -> list[str]:
 
 
 def write_bundle(path: str, videos: list[str]) -> str:
-    return _write(path, ''.join(f'{v}.txt\n' for v in videos).encode())
+    return write_lines(path, [f'{v}.txt' for v in videos])
+
+
+def extraction_record_path(root: str) -> str:
+    return osp.join(root, EXTRACTION_RECORD)
+
+
+def write_extraction_record(root: str, record: dict) -> str:
+    return write_json(extraction_record_path(root), record)
+
+
+def read_extraction_record(root: str, remedy: str = '') -> dict:
+    """The record :func:`write_extraction_record` wrote (an error names the file)."""
+    path = extraction_record_path(root)
+    text = '\n'.join(read_text_lines(path, EXTRACTION_RECORD, remedy))
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ListFileError(f'{path}:{err.lineno}: not JSON ({err.msg}); rerun '
+                            'tools/extract_features.py into a new --out-root') from None
 
 
 def video_files(root: str, video: str, tracks: tuple[str, ...], with_truth: bool) -> list[str]:

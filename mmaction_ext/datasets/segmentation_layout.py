@@ -11,7 +11,9 @@
 ``action_segmentation/``) and absent for one stream (Breakfast, GTEA, 50Salads: files
 directly under ``features/`` and ``groundTruth/``). The authors' README says ``[T, F]``
 but their loader swaps the axes of a 2-D array (``[F, T] -> [T, F]``), so both code
-bases read ``(D, T)`` files. Readers here name file and line in every error.
+bases read ``(D, T)`` files. Text files are read by the project's list reader (UTF-8 with
+or without a BOM, any line ends) and ``.npy`` files without pickles; every error names
+the file (and line).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import os.path as osp
 
 import numpy as np
 
+from ..fileio.list_reader import path_problem, read_list, read_text_lines, require_file
 from .havid_dataset import read_label_map
 
 # track (as the models and metrics name it) -> folder of the layout
@@ -53,8 +56,8 @@ def mapping_path(root: str, track: str | None = None) -> str:
 
 def read_mapping(path: str) -> list[str]:
     """Class names of a ``mapping.txt`` (``<index> <name>`` lines, indices from 0)."""
-    if not osp.isfile(path):
-        raise SegmentationLayoutError(f'{path}: no such mapping file (lines "<index> <name>")')
+    require_file(path, 'mapping file', 'give a file of "<index> <name>" lines',
+                 SegmentationLayoutError)
     try:
         names = read_label_map(path)
     except ValueError as err:
@@ -69,34 +72,27 @@ def read_mapping(path: str) -> list[str]:
 
 def read_bundle(path: str) -> list[str]:
     """Video names of a split bundle (``<video>.txt`` lines; the extension is dropped)."""
-    if not osp.isfile(path):
-        raise SegmentationLayoutError(f'{path}: no such split file')
-    videos = []
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line:
-                videos.append(line[:-4] if line.endswith('.txt') else osp.splitext(line)[0])
-    if not videos:
-        raise SegmentationLayoutError(f'{path}: lists no video')
-    return videos
+    lines = read_list(path, 'split file', remedy='give one "<video>.txt" per line',
+                      comments=False, error=SegmentationLayoutError,
+                      missing_error=SegmentationLayoutError)
+    return [line.text[:-4] if line.text.endswith('.txt') else osp.splitext(line.text)[0]
+            for line in lines]
 
 
 def read_truth(path: str, classes: list[str]) -> np.ndarray:
     """Per-frame class indices from a ``groundTruth`` file of class names."""
-    if not osp.isfile(path):
-        raise SegmentationLayoutError(f'{path}: no such ground-truth file')
+    lines = read_text_lines(path, 'ground-truth file', 'give one class name per frame',
+                            SegmentationLayoutError, SegmentationLayoutError)
     index = {name: i for i, name in enumerate(classes)}
     labels = []
-    with open(path) as f:
-        for lineno, line in enumerate(f, 1):
-            name = line.strip()
-            if name not in index:
-                raise SegmentationLayoutError(
-                    f'{path}:{lineno}: unknown label {name!r}; mapping.txt has '
-                    f'{classes[:10]}{" ..." if len(classes) > 10 else ""} (add it there, '
-                    'or fix the label)')
-            labels.append(index[name])
+    for lineno, line in enumerate(lines, 1):
+        name = line.strip()
+        if name not in index:
+            raise SegmentationLayoutError(
+                f'{path}:{lineno}: unknown label {name!r}; mapping.txt has '
+                f'{classes[:10]}{" ..." if len(classes) > 10 else ""} (add it there, '
+                'or fix the label)')
+        labels.append(index[name])
     if not labels:
         raise SegmentationLayoutError(f'{path}: no frames')
     return np.asarray(labels, dtype=np.int64)
@@ -104,8 +100,10 @@ def read_truth(path: str, classes: list[str]) -> np.ndarray:
 
 def feature_shape(path: str) -> tuple[int, int]:
     """``(D, T)`` of a feature file, from its header only."""
-    if not osp.isfile(path):
-        raise SegmentationLayoutError(f'{path}: no such feature file')
+    problem = path_problem(path)
+    if problem:
+        problem = 'no such feature file' if problem == 'no such file' else problem
+        raise SegmentationLayoutError(f'{path}: {problem}')
     try:
         array = np.load(path, mmap_mode='r', allow_pickle=False)
     except ValueError as err:
