@@ -189,7 +189,7 @@ def test_cli_background_option_and_empty_video(tmp_path):
     line = [ln for ln in res.stdout.splitlines() if ln.startswith('label')][0]
     assert line.split()[1:] == ['62.50', '100.00', '100.00', '100.00', '100.00']
     empty_frames = _write_csv(tmp_path / 'e.csv', ['frame', 'time_s', 'label', 'score'], [])
-    empty_truth = _write_csv(tmp_path / 'egt.csv', ['frame', 'label'], [])
+    empty_truth = _write_csv(tmp_path / 'e.gt.csv', ['frame', 'label'], [])
     res = _eval(empty_frames, empty_truth)
     assert res.returncode != 0
     assert '0 predicted and 0 true frames' in res.stderr and 'e.csv' in res.stderr

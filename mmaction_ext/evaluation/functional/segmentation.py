@@ -13,7 +13,7 @@ F1 sums true/false positives and false negatives first.
 Deliberate differences from the reference, each an error instead of a number: a video
 with no frames (the reference raises IndexError) and a video with no non-background
 segment in either prediction or truth (the reference's edit is 0/0 = NaN, which then
-poisons the mean) raise ``ValueError`` naming the video.
+poisons the mean) raise ``SegmentationInputError`` naming the video.
 """
 from __future__ import annotations
 
@@ -49,11 +49,15 @@ def levenshtein(a: Sequence, b: Sequence) -> int:
     return prev[-1]
 
 
+class SegmentationInputError(ValueError):
+    """A video the segmentation measures cannot score (no frames, background only)."""
+
+
 def _check_nonempty(pred: np.ndarray, gt: np.ndarray, name: str) -> None:
     if len(pred) == 0 or len(gt) == 0:
-        raise ValueError(f'{name}: {len(pred)} predicted and {len(gt)} true frames; '
-                         'segmentation scores need at least one frame (drop empty videos '
-                         'from the split)')
+        raise SegmentationInputError(
+            f'{name}: {len(pred)} predicted and {len(gt)} true frames; segmentation scores '
+            'need at least one frame (drop empty videos from the split)')
 
 
 def edit_score(pred: np.ndarray, gt: np.ndarray, bg_class: Collection = (),
@@ -63,7 +67,7 @@ def edit_score(pred: np.ndarray, gt: np.ndarray, bg_class: Collection = (),
     p, g = segments(pred, bg_class)[0], segments(gt, bg_class)[0]
     longest = max(len(p), len(g))
     if longest == 0:
-        raise ValueError(
+        raise SegmentationInputError(
             f'{name}: prediction and truth are background only ({sorted(bg_class)}), so '
             'the edit score is undefined (MS-TCN would give NaN); leave the video out or '
             'do not name its label a background class')
@@ -112,7 +116,7 @@ def segmentation_scores(preds: Sequence[np.ndarray], gts: Sequence[np.ndarray],
         names: per video, the name errors use (default ``video <index>``).
     """
     if len(preds) != len(gts) or not preds:
-        raise ValueError(f'{len(preds)} predictions for {len(gts)} ground truths')
+        raise SegmentationInputError(f'{len(preds)} predictions for {len(gts)} ground truths')
     names = list(names) if names is not None else [f'video {i}' for i in range(len(gts))]
     correct = total = 0
     edits = []
@@ -120,7 +124,7 @@ def segmentation_scores(preds: Sequence[np.ndarray], gts: Sequence[np.ndarray],
     for pred, gt, name in zip(preds, gts, names):
         pred, gt = np.asarray(pred), np.asarray(gt)
         if pred.shape != gt.shape:
-            raise ValueError(f'{name}: prediction has {len(pred)} frames, ground truth '
+            raise SegmentationInputError(f'{name}: prediction has {len(pred)} frames, ground truth '
                              f'{len(gt)}')
         edits.append(edit_score(pred, gt, bg_class, name))  # raises on an empty video
         correct += int((pred == gt).sum())
