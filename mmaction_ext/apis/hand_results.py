@@ -28,8 +28,9 @@ def hand_classes(model: Any, checkpoint: str | None = None) -> Dict[str, List[st
     """
     found = _per_hand(getattr(model, 'dataset_meta', None))
     if found is None and checkpoint is not None:
-        from mmaction_ext.checkpoint import safe_torch_load
-        meta = safe_torch_load(checkpoint).get('meta') or {}
+        # interop (issue #22): any checkpoint format (torch, safetensors, HF folder)
+        from mmaction_ext.checkpoint.local_formats import load_any_checkpoint
+        meta = load_any_checkpoint(checkpoint).get('meta') or {}
         found = _per_hand(meta.get('dataset_meta'))
     if found is not None:
         return found

@@ -23,7 +23,9 @@ from mmengine.dist import get_dist_info
 from mmengine.runner import checkpoint as mm_ckpt
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from .safe_load import load_from_local, safe_torch_load
+# interop (issue #22): the local scheme also reads safetensors and Hugging Face folders.
+from .local_formats import load_from_local
+from .safe_load import safe_torch_load
 
 
 def _download(url: str, model_dir: str | None, progress: bool) -> str:
