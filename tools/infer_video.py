@@ -2,7 +2,7 @@
 
     python tools/infer_video.py CONFIG CHECKPOINT VIDEO [VIDEO ...] --out-dir DIR
         [--stride FRAMES] [--batch-size B] [--device cpu|cuda] [--amp] [--features]
-        [--smooth FRAMES] [--list FILE]
+        [--smooth FRAMES] [--list FILE] [--backend pytorch|onnxruntime] [--threads N]
 
 Each video is decoded once, front to back; windows are the config's test clip placed
 every --stride frames (default: half a window). Writes DIR/<video stem>/frames.csv,
@@ -39,6 +39,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='also write each window\'s pooled backbone feature')
     parser.add_argument('--smooth', type=int, default=0,
                         help='moving average of the frame scores over this many frames')
+    parser.add_argument('--backend', choices=('pytorch', 'onnxruntime'), default='pytorch',
+                        help='onnxruntime: CHECKPOINT is an .onnx file from '
+                        'tools/export_onnx.py (CPU)')
+    parser.add_argument('--threads', type=int, help='onnxruntime threads (default: all cores)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     args = parser.parse_args(argv)
     if not args.videos and not args.list:
@@ -85,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     videos = collect_videos(args)
     inferencer = VideoInferencer(args.config, args.checkpoint, device=args.device,
                                  batch_size=args.batch_size, stride=args.stride,
-                                 amp=args.amp, features=args.features)
+                                 amp=args.amp, features=args.features,
+                                 backend=args.backend, threads=args.threads)
     options = dict(config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint),
                    stride=inferencer.stride, window_span=inferencer.pipeline.span,
                    smooth=args.smooth, amp=args.amp, features=args.features)

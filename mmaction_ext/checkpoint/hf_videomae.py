@@ -305,3 +305,29 @@ def load_hf_checkpoint(path: str) -> Tuple[OrderedDict, dict, List[str] | None, 
     if dropped:
         fmt += f', pre-training: {len(dropped)} decoder tensors dropped'
     return state_dict, cfg, class_names(config), fmt
+
+
+_ARCH_KEYS = ('embed_dims', 'depth', 'num_heads', 'patch_size', 'mlp_ratio', 'arch')
+
+
+def apply_hf_architecture(model_cfg: Any, path: str) -> bool:
+    """Make a config's recognizer match the HF folder at ``path`` (in place).
+
+    The backbone's architecture (width, depth, heads, patch, tubelet, image size, frames,
+    pooling, LayerNorm eps, fc_norm eps) and ``cls_head``'s size come from config.json;
+    other backbone settings of the config (drop path, checkpointing) stay. Returns
+    False, changing nothing, when ``path`` is no HF folder or weight file.
+    """
+    if not isinstance(path, str) or not is_hf_folder(path):
+        return False
+    folder = hf_folder_of(path)
+    hf = hf_model_cfg(read_hf_config(folder), osp.join(folder, 'config.json'))
+    backbone = {k: v for k, v in dict(model_cfg.get('backbone') or {}).items()
+                if k not in _ARCH_KEYS}
+    backbone.update(hf['backbone'])
+    model_cfg['backbone'] = backbone
+    head = model_cfg.get('cls_head')
+    if head is not None:
+        head['in_channels'] = hf['cls_head']['in_channels']
+        head['num_classes'] = hf['cls_head']['num_classes']
+    return True
