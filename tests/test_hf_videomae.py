@@ -270,3 +270,41 @@ def test_convert_checkpoint_cli(folders, tmp_path):
                              cwd=REPO, env=env, capture_output=True, text=True)
     assert missing.returncode != 0 and 'nowhere' in missing.stderr
     assert 'Traceback' not in missing.stderr
+
+
+def test_config_takes_the_folders_architecture(folders):
+    """tools/test.py, infer_video.py, export_onnx.py: the config's ViT becomes the folder's."""
+    from mmengine.config import Config
+
+    from mmaction_ext.checkpoint.hf_videomae import apply_hf_architecture
+    cfg = Config.fromfile(os.path.join(REPO, 'configs/demo/vit-tiny_synthetic-motion.py'))
+    assert not apply_hf_architecture(cfg.model, os.path.join(REPO, 'README.md'))
+    assert apply_hf_architecture(cfg.model, str(folders['root'] / 'v5'))
+    bb = cfg.model.backbone
+    assert bb.arch['embed_dims'] == 48 and bb.norm_cfg['eps'] == 1e-12 and 'embed_dims' not in bb
+    assert cfg.model.cls_head.num_classes == 3 and cfg.model.cls_head.in_channels == 48
+    model = MODELS.build(cfg.model).eval()
+    load_checkpoint(model, str(folders['root'] / 'v5'), map_location='cpu', strict=True)
+
+
+def test_video_inferencer_scores_match_transformers(folders):
+    """The sliding-window path (infer_video.py) on an HF folder: window scores = HF softmax."""
+    import numpy as np
+    from mmengine.dataset import pseudo_collate
+
+    from mmaction_ext.apis import VideoInferencer
+    cfg = os.path.join(REPO, 'configs/demo/vit-tiny_synthetic-motion.py')
+    path = str(folders['root'] / 'v4')
+    inf = VideoInferencer(cfg, path)
+    assert inf.class_names['label'] == ['walk', 'run', 'jump']
+    frames = np.random.default_rng(0).integers(0, 256, (16, 72, 96, 3), dtype=np.uint8)
+    imgs, shape = inf.pipeline.transform_frames(frames)
+    inds = np.arange(0, 16, 2)
+    packed = [inf.pipeline.pack([imgs[i] for i in inds], shape, inds)]
+    scores, _ = inf.score_batch(packed)
+    with torch.no_grad():
+        x = inf.model.data_preprocessor(pseudo_collate(packed), False)['inputs'].flatten(0, 1)
+    ref = transformers.VideoMAEForVideoClassification.from_pretrained(
+        path, num_frames=x.shape[2], image_size=x.shape[3]).eval()
+    expected = hf_logits(ref, x).softmax(-1).numpy()
+    assert np.abs(scores['label'] - expected).max() <= TOL
