@@ -308,3 +308,48 @@ def test_video_inferencer_scores_match_transformers(folders):
         path, num_frames=x.shape[2], image_size=x.shape[3]).eval()
     expected = hf_logits(ref, x).softmax(-1).numpy()
     assert np.abs(scores['label'] - expected).max() <= TOL
+
+
+@pytest.mark.slow
+def test_tools_test_py_on_a_folder(tmp_path, tiny_motion_data):
+    """tools/test.py CFG HF_FOLDER: every dumped score is transformers' softmax."""
+    import shutil
+
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from mmaction_ext.evaluation.safe_results import load_results
+    labels = {i: f'class{i}' for i in range(4)}
+    hf = randomize(transformers.VideoMAEForVideoClassification(transformers.VideoMAEConfig(
+        **HF_TINY, id2label=labels, label2id={v: k for k, v in labels.items()})))
+    folder = str(tmp_path / 'hf')
+    hf.save_pretrained(folder)
+    data = str(tmp_path / 'data')
+    shutil.copytree(tiny_motion_data, data)
+    shutil.copy(os.path.join(data, 'val_list.txt'), os.path.join(data, 'test_list.txt'))
+    cfg_path = os.path.join(REPO, 'configs/demo/vit-tiny_synthetic-motion.py')
+    dump = str(tmp_path / 'r.pkl')
+    run = subprocess.run(
+        [sys.executable, 'tools/test.py', cfg_path, folder, '--work-dir', str(tmp_path / 'w'),
+         '--dump', dump, '--cfg-options', f'data_root={data}', 'test_dataloader.num_workers=0',
+         'test_dataloader.persistent_workers=False'],
+        cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = sorted(load_results(dump), key=lambda r: r['sample_idx'])
+    cfg = Config.fromfile(cfg_path)
+    loader = cfg.test_dataloader
+    loader.dataset.update(ann_file=f'{data}/test_list.txt',
+                          data_prefix=dict(video=f'{data}/videos'))
+    loader.update(num_workers=0, persistent_workers=False)
+    from mmaction.registry import MODELS
+    preprocess = MODELS.build(cfg.model.data_preprocessor)
+    scores = []
+    for batch in Runner.build_dataloader(loader):
+        x = preprocess(batch, False)['inputs'].flatten(0, 1)
+        ref = transformers.VideoMAEForVideoClassification.from_pretrained(
+            folder, num_frames=x.shape[2], image_size=x.shape[3]).eval()
+        scores.append(hf_logits(ref, x).softmax(-1))
+    expected = torch.cat(scores)
+    got = torch.stack([torch.as_tensor(r['pred_score']) for r in results])
+    assert got.shape == expected.shape
+    assert (got - expected).abs().max() <= TOL
