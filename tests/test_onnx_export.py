@@ -100,6 +100,15 @@ def test_refusals_through_the_cli(tmp_path, dual_onnx):
     assert bad_name.returncode == 2 and 'must end in .onnx' in bad_name.stderr
 
 
+def test_backend_refuses_a_graph_of_another_model(dual_onnx):
+    from mmaction_ext.apis import VideoInferencer
+    _, path = dual_onnx
+    with pytest.raises(ValueError, match=r"heads \{'lh': 3, 'rh': 4\}.*builds \{'label': 4\}"):
+        VideoInferencer(ONE_CFG, path, backend='onnxruntime')
+    with pytest.raises(ValueError, match='not a loadable ONNX model'):
+        VideoInferencer(DUAL_CFG, ONE_CFG, backend='onnxruntime')
+
+
 @pytest.mark.slow
 def test_infer_video_backends_agree(tmp_path, dual_onnx):
     """frames.csv labels of --backend onnxruntime are the torch backend's."""

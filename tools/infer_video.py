@@ -22,6 +22,7 @@ import traceback
 import mmaction_ext  # noqa: F401
 from mmaction_ext.apis import VideoInferencer
 from mmaction_ext.apis.outputs import outputs_complete, write_outputs
+from mmaction_ext.checkpoint import CheckpointLoadError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -87,10 +88,13 @@ def collect_videos(args: argparse.Namespace) -> list[tuple[str, str]]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     videos = collect_videos(args)
-    inferencer = VideoInferencer(args.config, args.checkpoint, device=args.device,
-                                 batch_size=args.batch_size, stride=args.stride,
-                                 amp=args.amp, features=args.features,
-                                 backend=args.backend, threads=args.threads)
+    try:
+        inferencer = VideoInferencer(args.config, args.checkpoint, device=args.device,
+                                     batch_size=args.batch_size, stride=args.stride,
+                                     amp=args.amp, features=args.features,
+                                     backend=args.backend, threads=args.threads)
+    except (ValueError, FileNotFoundError, CheckpointLoadError) as err:
+        raise SystemExit(f'error: {err}') from err
     options = dict(config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint),
                    stride=inferencer.stride, window_span=inferencer.pipeline.span,
                    smooth=args.smooth, amp=args.amp, features=args.features)

@@ -84,3 +84,15 @@ def score_with_onnx(runner: OnnxRecognizer, model: Any, packed: list, tracks: tu
                              'again with --features')
         feats = torch.from_numpy(out['features'])
     return scores, feats
+
+
+def check_onnx_matches(runner: OnnxRecognizer, model: Any, config: str = 'the config') -> None:
+    """The exported graph must have the config model's heads and class counts."""
+    from .onnx_export import model_tracks
+    heads = model_tracks(model)
+    want = {t: int(h.num_classes) for t, h in heads.items()}
+    have = {t: int(n) for t, n in runner.info.get('num_classes', {}).items()}
+    if want != have:
+        raise ValueError(f'the ONNX model has heads {have} (track: classes) but {config} '
+                         f'builds {want}: export it from this config, or use the config it '
+                         f'was exported with ({runner.info.get("config")})')

@@ -200,8 +200,9 @@ class VideoInferencer:
         meta: dict = {}
         self.onnx = None
         if backend == 'onnxruntime':
-            from .onnx_backend import OnnxRecognizer
+            from .onnx_backend import OnnxRecognizer, check_onnx_matches
             self.onnx = OnnxRecognizer(checkpoint, threads)
+            check_onnx_matches(self.onnx, self.model, str(config))
             meta = self.onnx.info
         elif checkpoint is not None:
             ckpt = load_checkpoint(self.model, checkpoint, map_location='cpu')
