@@ -191,12 +191,19 @@ def videomaev2_folder(root, learned_pos: bool = False):
     from safetensors.torch import save_file
     os.makedirs(root, exist_ok=True)
     save_file(sd, os.path.join(root, 'model.safetensors'))
-    config = dict(architectures=['VideoMAEv2'], model_type='VideoMAEv2_Base',
-                  model_config=dict(img_size=32, patch_size=16, embed_dim=48, depth=2,
-                                    num_heads=4, mlp_ratio=4, qkv_bias=True,
-                                    init_values=0.1, num_frames=4, tubelet_size=2,
-                                    use_mean_pooling=True, num_classes=5,
-                                    use_learnable_pos_emb=learned_pos))
+    # The keys of OpenGVLab/VideoMAEv2-Base's published config.json, tiny values.
+    config = dict(model_type='VideoMAEv2_Base', architectures=['VideoMAEv2_Base'],
+                  auto_map=dict(AutoModel='modeling_videomaev2.VideoMAEv2',
+                                AutoConfig='modeling_config.VideoMAEv2Config'),
+                  model_config=dict(img_size=32, patch_size=16, in_chans=3, num_classes=5,
+                                    embed_dim=48, depth=2, num_heads=4, mlp_ratio=4,
+                                    qkv_bias=True, qk_scale=None, drop_rate=0.0,
+                                    attn_drop_rate=0.0, drop_path_rate=0.0,
+                                    norm_layer='nn.LayerNorm', layer_norm_eps=1e-6,
+                                    init_values=0.1, use_learnable_pos_emb=learned_pos,
+                                    tubelet_size=2, use_mean_pooling=True, with_cp=False,
+                                    num_frames=4, cos_attn=False),
+                  transformers_version='4.38.0')
     with open(os.path.join(root, 'config.json'), 'w') as f:
         json.dump(config, f)
     return ref

@@ -276,6 +276,20 @@ def class_names(config: Mapping[str, Any]) -> List[str] | None:
     return [by_index[i] for i in range(len(by_index))]
 
 
+def _mlp_ratio_from_weights(state_dict: Mapping[str, Tensor], cfg: dict, path: str) -> None:
+    """The MLP width as stored (ViT-g's 48/11 may be rounded in a JSON file)."""
+    fc1 = state_dict.get('backbone.blocks.0.mlp.layers.0.0.weight')
+    if fc1 is None:
+        return
+    arch = cfg['backbone']['arch']
+    hidden, dim = int(fc1.shape[0]), int(arch['embed_dims'])
+    if int(dim * arch['mlp_ratio']) != hidden:
+        arch['mlp_ratio'] = hidden / dim
+    if int(dim * arch['mlp_ratio']) != hidden:
+        raise HFCheckpointError(f'{path}: MLP width {hidden} is no ratio of width {dim} '
+                                f'the backbone can build')
+
+
 def load_hf_checkpoint(path: str) -> Tuple[OrderedDict, dict, List[str] | None, str]:
     """Read an HF folder or weight file.
 
@@ -300,6 +314,7 @@ def load_hf_checkpoint(path: str) -> Tuple[OrderedDict, dict, List[str] | None, 
             fmt = f'Hugging Face VideoMAE (transformers {"5.x" if v5 else "4.x"} names)'
     except HFCheckpointError as err:
         raise HFCheckpointError(f'{weights}: {err}') from err
+    _mlp_ratio_from_weights(state_dict, cfg, weights)
     if 'cls_head.fc_cls.weight' in state_dict:
         cfg['cls_head']['num_classes'] = int(state_dict['cls_head.fc_cls.weight'].shape[0])
     if dropped:
