@@ -254,6 +254,7 @@ def test_bin_goes_through_the_weights_only_loader(tmp_path, folders):
         load_any_checkpoint(str(bad))
 
 
+@pytest.mark.slow
 def test_convert_checkpoint_cli(folders, tmp_path):
     """HF folder -> .pth and -> .safetensors; both load back as the project's own files."""
     src = str(folders['root'] / 'v4')

@@ -19,6 +19,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 
 pytest.importorskip('onnxruntime')
+pytestmark = pytest.mark.slow  # every test exports with torch's dynamo exporter (~10-30 s)
 TOL = 1e-4
 ENV = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
 
@@ -109,7 +110,6 @@ def test_backend_refuses_a_graph_of_another_model(dual_onnx):
         VideoInferencer(DUAL_CFG, ONE_CFG, backend='onnxruntime')
 
 
-@pytest.mark.slow
 def test_infer_video_backends_agree(tmp_path, dual_onnx):
     """frames.csv labels of --backend onnxruntime are the torch backend's."""
     from mmaction_ext.synthetic import write_video

@@ -49,6 +49,7 @@ def test_foreign_and_damaged_files(tmp_path):
         load_any_checkpoint(str(junk))
 
 
+@pytest.mark.slow
 def test_training_checkpoint_to_safetensors(tmp_path):
     """An MMEngine training checkpoint (dual-hand) -> safetensors -> the same model."""
     from mmaction.registry import MODELS
