@@ -25,8 +25,8 @@ from mmaction_ext.checkpoint import (
     CheckpointLoadError,
     CheckpointNotFoundError,
     UnsafeCheckpointError,
+    local_formats,
     remote_load,
-    safe_load,
     safe_torch_load,
 )
 from mmaction_ext.checkpoint.safe_load import TRUST_ENV
@@ -109,7 +109,9 @@ def test_every_mmengine_scheme_is_replaced_by_a_safe_loader():
     for prefix, loader in CheckpointLoader._schemes.items():
         assert id(loader) in ours, (prefix, loader)
         assert loader.__name__ == getattr(mm_ckpt, loader.__name__).__name__
-    assert CheckpointLoader._get_checkpoint_loader('x.pth') is safe_load.load_from_local
+    # interop (issue #22): the local scheme dispatches torch / safetensors / HF folders,
+    # torch files still through safe_load.safe_torch_load
+    assert CheckpointLoader._get_checkpoint_loader('x.pth') is local_formats.load_from_local
     assert (CheckpointLoader._get_checkpoint_loader('open-mmlab:s3://b/x.pth')
             is remote_load.load_from_ceph)
 
