@@ -25,8 +25,8 @@ from mmaction_ext.checkpoint import (
     CheckpointLoadError,
     CheckpointNotFoundError,
     UnsafeCheckpointError,
+    local_formats,
     remote_load,
-    safe_load,
     safe_torch_load,
 )
 from mmaction_ext.checkpoint.safe_load import TRUST_ENV
@@ -119,7 +119,9 @@ def test_remote_schemes_stay_mmengines_own_and_read_through_the_seam():
     (their module's ``torch.load`` and ``load_url``) is the safe loader."""
     for prefix, loader in CheckpointLoader._schemes.items():
         if prefix == '':
-            assert loader is safe_load.load_from_local
+            # the local scheme dispatches torch files (through safe_load.safe_torch_load),
+            # safetensors and Hugging Face folders
+            assert loader is local_formats.load_from_local
         else:
             assert loader is getattr(mm_ckpt, loader.__name__), (prefix, loader)
             assert loader.__module__ == 'mmengine.runner.checkpoint'

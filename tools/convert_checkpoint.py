@@ -2,6 +2,12 @@
 
     python tools/convert_checkpoint.py SRC DST [--show] [--config CFG] [--ema]
         [--frames F] [--size S] [--num-classes N] [--num-heads H]
+        [--format pth|safetensors]
+
+SRC may also be a Hugging Face VideoMAE / VideoMAEv2 folder (or its weight file): the
+architecture and class names then come from its config.json. ``--format safetensors``
+writes the weights as safetensors with the same ``meta`` as JSON metadata
+(docs/interop.md); the project loads both formats back the same way.
 
 The output is the ``state_dict`` of the project's recognizer (``ViTRecognizer3D``, or
 ``DualHandRecognizer`` for files with ``lh_head``/``rh_head``) in MMEngine's layout, so
@@ -36,6 +42,7 @@ from mmaction_ext.checkpoint.heads import HEADS
 from mmaction_ext.checkpoint.infer_arch import infer_model_cfg, with_clip_hint
 from mmaction_ext.checkpoint.integrity import unverified_legacy_allowed
 from mmaction_ext.checkpoint.report import LoadReport
+from mmaction_ext.checkpoint.safetensors_io import save_safetensors
 from mmaction_ext.fileio import FileWriteError, check_writable, save_checkpoint
 from mmaction_ext.utils.cli import run_tool
 
@@ -58,10 +65,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--num-heads', type=int,
                         help='attention heads of a ViT whose width is no named size and '
                         'has no cosine attention (the tensors do not record it)')
+    parser.add_argument('--format', choices=('pth', 'safetensors'), default=None,
+                        help='output format (default: from DST\'s extension, else pth)')
     parser.add_argument('--ema', action='store_true',
                         help='convert the EMA weights (originals: model_ema; MMEngine: the '
                         'EMAHook checkpoint\'s averaged weights)')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.format is None:
+        args.format = 'safetensors' if args.dst.endswith('.safetensors') else 'pth'
+    return args
 
 
 def plain(obj):
@@ -120,19 +132,29 @@ def main() -> None:
     notes = []
     try:
         # The one way in (safe read, convert once); a legacy file without checksum is
-        # read here, once, since rewriting it in zip format is the remedy for it.
+        # read here, once, since rewriting it in zip format is the remedy for it. A
+        # Hugging Face folder or a safetensors file comes through the same local scheme.
         with unverified_legacy_allowed():
             checkpoint = read_checkpoint(args.src)
-        if osp.isfile(args.src) and not zipfile.is_zipfile(args.src):
+        if (osp.isfile(args.src) and not zipfile.is_zipfile(args.src)
+                and not args.src.endswith('.safetensors')):
             print(f'note: {args.src} is in torch\'s legacy format, which stores no checksum: '
                   f'it was read unverified; {args.dst} is written in zip format, with a '
                   f'CRC-32 per tensor that every later load checks.')
+        # A Hugging Face folder brings its architecture and class names (config.json).
+        source_meta = checkpoint.get('meta', {}) if isinstance(checkpoint, dict) else {}
+        if not isinstance(source_meta, dict):
+            source_meta = {}
+        hf_model = source_meta.get('model') if 'source_format' in source_meta else None
         if args.ema:
             checkpoint = select_weights(checkpoint, 'ema')
         checkpoint = with_clip_hint(checkpoint, args.frames, args.size)
         with DefaultScope.overwrite_default_scope('mmaction'):
             if args.config:
                 cfg = Config.fromfile(args.config).model.to_dict()
+            elif hf_model is not None:
+                cfg = hf_model
+                notes = [f'{source_meta["source_format"]}: architecture from config.json']
             else:
                 cfg, notes = infer_model_cfg(checkpoint, args.frames, args.size,
                                              args.num_classes, args.num_heads)
@@ -162,8 +184,14 @@ def main() -> None:
                 model=plain(cfg), inferred=notes, load_report=text,
                 heads=[h for h in HEADS if f'{h}.fc_cls.weight' in state_dict],
                 not_in_checkpoint=absent)
+    if source_meta.get('dataset_meta'):
+        meta['dataset_meta'] = plain(source_meta['dataset_meta'])
     try:
-        save_checkpoint(dict(meta=meta, state_dict=state_dict), args.dst, inputs=[args.src])
+        if args.format == 'safetensors':
+            save_safetensors(state_dict, args.dst, meta, inputs=[args.src])
+        else:
+            save_checkpoint(dict(meta=meta, state_dict=state_dict), args.dst,
+                            inputs=[args.src])
     except FileWriteError as err:
         raise SystemExit(f'error: {err}') from err
     print(f'wrote {args.dst}')

@@ -2,7 +2,8 @@
 
     python tools/infer_video.py CONFIG CHECKPOINT VIDEO [VIDEO ...] --out-dir DIR
         [--stride FRAMES] [--batch-size B] [--device cpu|cuda] [--amp] [--features]
-        [--smooth FRAMES] [--list FILE] [--verbose]
+        [--smooth FRAMES] [--list FILE] [--backend pytorch|onnxruntime] [--threads N]
+        [--allow-partial-checkpoint] [--verbose]
 
 Each video is decoded once, front to back; windows are the config's test clip placed
 every --stride frames (default: half a window). Writes DIR/<video stem>/frames.csv,
@@ -50,6 +51,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='also write each window\'s pooled backbone feature')
     parser.add_argument('--smooth', type=int, default=0,
                         help='moving average of the frame scores over this many frames')
+    parser.add_argument('--backend', choices=('pytorch', 'onnxruntime'), default='pytorch',
+                        help='onnxruntime: CHECKPOINT is an .onnx file from '
+                        'tools/export_onnx.py (CPU)')
+    parser.add_argument('--threads', type=int, help='onnxruntime threads (default: all cores)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     parser.add_argument('--allow-partial-checkpoint', action='store_true',
                         help='run even if some weights are not in the checkpoint (fresh '
@@ -104,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         inferencer = VideoInferencer(args.config, args.checkpoint, device=args.device,
                                      batch_size=args.batch_size, stride=args.stride,
                                      amp=args.amp, features=args.features,
-                                     allow_partial=args.allow_partial_checkpoint)
-    except CheckpointLoadError as err:
+                                     allow_partial=args.allow_partial_checkpoint,
+                                     backend=args.backend, threads=args.threads)
+    except (ValueError, FileNotFoundError, CheckpointLoadError) as err:
         raise SystemExit(f'error: {type(err).__name__}: {err}') from err
     options = dict(config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint),
                    stride=inferencer.stride, window_span=inferencer.pipeline.span,

@@ -80,6 +80,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    # interop (issue #22): a Hugging Face folder brings its architecture (config.json)
+    from mmaction_ext.checkpoint.hf_videomae import apply_hf_architecture
+    apply_hf_architecture(cfg.model, args.checkpoint)
     add_trust_hooks(cfg, args)
     return cfg
 

@@ -190,24 +190,42 @@ class VideoInferencer:
         amp: autocast (bfloat16 on CPU, float16 on CUDA).
         features: also return each window's pooled backbone feature (the head's input).
         chunk: frames decoded per call.
+        backend: ``'pytorch'``, or ``'onnxruntime'`` with ``checkpoint`` an ``.onnx``
+            file from ``tools/export_onnx.py`` (CPU; the config still gives the pipeline
+            and the data preprocessor).
+        threads: onnxruntime intra-op threads (default: one per core).
     """
 
     def __init__(self, config: str | Config, checkpoint: str | None = None,
                  device: str = 'cpu', batch_size: int = 8, stride: int | None = None,
                  amp: bool = False, features: bool = False, chunk: int = 64,
-                 allow_partial: bool = False) -> None:
+                 allow_partial: bool = False, backend: str = 'pytorch',
+                 threads: int | None = None) -> None:
         from mmaction.apis import init_recognizer
 
         import mmaction_ext  # noqa: F401  registers the project's components
         from mmaction_ext.checkpoint.loading import load_checkpoint_into
         cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
         self.cfg = cfg
+        # interop (issue #22): a Hugging Face folder brings its architecture; the
+        # onnxruntime backend scores with an exported graph (backend seam).
+        from mmaction_ext.checkpoint.hf_videomae import apply_hf_architecture
+        if backend not in ('pytorch', 'onnxruntime'):
+            raise ValueError(f'backend {backend!r}: use pytorch or onnxruntime')
+        if backend == 'pytorch':
+            apply_hf_architecture(cfg.model, checkpoint)
         self.model = init_recognizer(cfg, None, device)
         meta: dict = {}
-        if checkpoint is not None:
+        self.onnx = None
+        if backend == 'onnxruntime':
+            from .onnx_backend import OnnxRecognizer, check_onnx_matches
+            self.onnx = OnnxRecognizer(checkpoint, threads)
+            check_onnx_matches(self.onnx, self.model, str(config))
+            meta = self.onnx.info
+        elif checkpoint is not None:
             ckpt = load_checkpoint_into(self.model, checkpoint, complete=True,
                                         allow_partial=allow_partial)
-            meta = ckpt.get('meta') or {}
+            meta = (ckpt.get('meta') if isinstance(ckpt, dict) else None) or {}
             self.model.to(device)
         self.device = device
         self.pipeline = WindowPipeline(cfg.test_pipeline)
@@ -315,6 +333,10 @@ class VideoInferencer:
     @torch.no_grad()
     def score_batch(self, packed: list[dict]) -> tuple[dict[str, np.ndarray], Any]:
         """Scores (and features) of packed windows, via the model's own ``test_step``."""
+        if self.onnx is not None:  # interop (issue #22): backend seam
+            from .onnx_backend import score_with_onnx
+            return score_with_onnx(self.onnx, self.model, packed, self.tracks,
+                                   self.want_features)
         self._feats.clear()
         device_type = 'cuda' if str(self.device).startswith('cuda') else 'cpu'
         dtype = torch.float16 if device_type == 'cuda' else torch.bfloat16

@@ -11,7 +11,8 @@ becomes :func:`safe_load_url` (the download, the URL-name hash check on download
 every reuse of the cached copy, then the safe load). ``CheckpointLoader.load_checkpoint``
 remembers which URI it is reading, so a buffer (``s3://``) or a temporary file
 (``pavi://``) is named, and trusted, by it. Local paths keep the project's
-:func:`~.safe_load.load_from_local` (its not-found message names the config keys).
+:func:`~.local_formats.load_from_local` (torch files through :mod:`.safe_load`, whose
+not-found message names the config keys; safetensors; Hugging Face folders).
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 from .errors import CheckpointIntegrityError
 from .integrity import check_name_hash, name_hash
-from .safe_load import load_from_local, safe_torch_load
+from .local_formats import load_from_local  # torch files, safetensors, Hugging Face folders
+from .safe_load import safe_torch_load
 
 _SOURCE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     'mmaction_ext_checkpoint_source', default=None)

@@ -34,7 +34,7 @@ from .integrity import verify_integrity
 from .trust import TRUST_ENV, is_trusted
 
 __all__ = ['CheckpointLoadError', 'CheckpointNotFoundError', 'UnsafeCheckpointError',
-           'CheckpointIntegrityError', 'TRUST_ENV', 'safe_torch_load', 'load_from_local',
+           'CheckpointIntegrityError', 'TRUST_ENV', 'safe_torch_load',
            'SAFE_GLOBALS']
 
 
@@ -129,11 +129,6 @@ def _unpickler_reason(err: Exception) -> str:
             rest = line.split('WeightsUnpickler error:', 1)[1].strip()
             return rest or (lines[i + 1] if i + 1 < len(lines) else line)
     return lines[0] if lines else type(err).__name__
-
-
-def load_from_local(filename: str, map_location: Any = None) -> Any:
-    """MMEngine's local loader (same name, so its log line reads "by local backend")."""
-    return safe_torch_load(os.path.expanduser(filename), map_location)
 
 
 _is_trusted = is_trusted  # the name evaluation/safe_results.py imports

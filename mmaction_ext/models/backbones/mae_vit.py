@@ -15,7 +15,7 @@ import torch
 from mmaction.models.backbones.vit_mae import VisionTransformer
 from mmaction.registry import MODELS
 from mmengine.model import ModuleList
-from torch import Tensor
+from torch import Tensor, nn
 from torch.utils.checkpoint import (
     CheckpointPolicy,
     checkpoint,
@@ -126,6 +126,10 @@ class MAEVisionTransformer(VisionTransformer):
             backward comes first, so checkpointing it would save no peak memory.
             Defaults to False.
         cos_attn (bool): cosine attention with learned ``attn.scale``. Defaults to False.
+        fc_norm_eps (float, optional): eps of ``fc_norm`` when it differs from
+            ``norm_cfg``'s: Hugging Face's VideoMAE classifier normalises with a plain
+            ``nn.LayerNorm`` (eps 1e-5) while its encoder uses ``layer_norm_eps``
+            (1e-12). Defaults to None (``norm_cfg``'s eps, as the stock class).
 
     Input (N, C, T, H, W); output (N, embed_dims): tokens mean-pooled, then ``fc_norm``.
     """
@@ -155,6 +159,7 @@ class MAEVisionTransformer(VisionTransformer):
                  arch: Union[str, dict, None] = None,
                  with_cp: bool = False,
                  cos_attn: bool = False,
+                 fc_norm_eps: float | None = None,
                  **kwargs) -> None:
         if norm_cfg is None:
             norm_cfg = dict(type='LN', eps=1e-6)
@@ -172,6 +177,8 @@ class MAEVisionTransformer(VisionTransformer):
             tubelet_size=tubelet_size, use_mean_pooling=use_mean_pooling,
             return_feat_map=return_feat_map, init_cfg=init_cfg, **kwargs)
         self.arch_settings = settings
+        if fc_norm_eps is not None and self.fc_norm is not None:
+            self.fc_norm = nn.LayerNorm(self.embed_dims, eps=float(fc_norm_eps))
         self.depth = settings['depth']
         self.num_heads = settings['num_heads']
         self.tubelet_size = tubelet_size
