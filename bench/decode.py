@@ -32,6 +32,8 @@ import time
 
 import numpy as np
 
+from mmaction_ext.utils.env import env_text
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 DECODERS = {
@@ -146,8 +148,8 @@ def main() -> None:
     parser.add_argument('--videos', default=None, help='comma-separated names (see VIDEOS)')
     parser.add_argument('--decoders', default=None, help='comma-separated, from ' +
                         ', '.join(DECODERS))
-    parser.add_argument('--cache', default=os.environ.get(
-        'MMACTION_EXT_BENCH_CACHE', '/tmp/mmaction_ext_bench_videos'))
+    parser.add_argument('--cache', default=env_text('MMACTION_EXT_BENCH_CACHE',
+                                                    '/tmp/mmaction_ext_bench_videos'))
     parser.add_argument('--json', action='store_true', help='also print one JSON line')
     args = parser.parse_args()
     import mmaction_ext  # noqa: F401  registers FastVideoInit/FastVideoDecode

@@ -47,6 +47,7 @@ from mmaction_ext.fileio.list_reader import (
     read_list,
 )
 from mmaction_ext.utils.cli import run_tool
+from mmaction_ext.utils.env import env_text
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -213,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as err:  # noqa: BLE001  report by name, go on with the others
             failed.append(video)
             bar.write(f'FAILED {video} ({where}): {type(err).__name__}: {err}', file=sys.stderr)
-            if os.environ.get('MMACTION_EXT_DEBUG'):
+            if env_text('MMACTION_EXT_DEBUG'):
                 traceback.print_exc()
             continue
         done += 1

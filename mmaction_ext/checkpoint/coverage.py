@@ -9,10 +9,11 @@ once; :class:`~mmaction_ext.engine.hooks.CheckpointCoverageHook` (tools/test.py)
 """
 from __future__ import annotations
 
-import os
 from typing import Iterable, List, Mapping, Sequence, Tuple
 
 import torch
+
+from mmaction_ext.utils.env import env_flag
 
 from .errors import NonFiniteWeightsError, PartialCheckpointError
 
@@ -22,7 +23,7 @@ Mismatch = Tuple[str, tuple, tuple]
 
 
 def partial_allowed_by_env() -> bool:
-    return os.environ.get(ALLOW_ENV, '').strip().lower() in ('1', 'true', 'yes')
+    return env_flag(ALLOW_ENV)
 
 
 def describe_gaps(missing: Sequence[str], mismatched: Sequence[Mismatch],

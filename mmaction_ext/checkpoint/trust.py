@@ -13,12 +13,14 @@ import fnmatch
 import os
 import re
 
+from mmaction_ext.utils.env import env_text
+
 TRUST_ENV = 'MMACTION_EXT_TRUSTED_CHECKPOINTS'
 
 
 def trust_patterns() -> list[str]:
     """The opt-in list; ``:`` inside a URL (``http://``, ``host:8000``) does not split."""
-    value = os.environ.get(TRUST_ENV, '')
+    value = env_text(TRUST_ENV)
     parts = re.split(r':(?!//|\d)', value) if os.pathsep == ':' else value.split(os.pathsep)
     return [p for p in parts if p]
 

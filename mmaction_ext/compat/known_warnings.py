@@ -17,13 +17,10 @@ Nothing else is filtered: other warnings pass unchanged.
 from __future__ import annotations
 
 import logging
-import re
 import warnings
 
-FILECLIENT_DEPRECATIONS = (
-    re.compile(r'^"FileClient" will be deprecated in future'),
-    re.compile(r'^"HardDiskBackend" is the alias of "LocalBackend"'),
-)
+from mmaction_ext.utils.upstream_messages import FILECLIENT_DEPRECATIONS
+
 MMCV_LITE_WARNING = r'Fail to import ``MultiScaleDeformableAttention``'
 PKG_RESOURCES_WARNING = r'pkg_resources is deprecated as an API'
 

@@ -12,10 +12,11 @@ module, so a new error class is covered without a list to keep in step) and
 """
 from __future__ import annotations
 
-import os
 import re
 import sys
 from typing import Callable, Sequence
+
+from mmaction_ext.utils.env import env_text
 
 PACKAGE = 'mmaction_ext'
 DEBUG_ENV = 'MMACTION_EXT_DEBUG'
@@ -48,7 +49,7 @@ def one_line(err: BaseException) -> str:
 def wants_traceback(argv: Sequence[str] | None = None) -> bool:
     """``--verbose`` on the command line or ``MMACTION_EXT_DEBUG`` set."""
     argv = sys.argv[1:] if argv is None else argv
-    return '--verbose' in argv or bool(os.environ.get(DEBUG_ENV))
+    return '--verbose' in argv or bool(env_text(DEBUG_ENV))
 
 
 def run_tool(main: Callable[..., int | None], argv: Sequence[str] | None = None) -> int:

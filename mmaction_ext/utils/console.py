@@ -20,7 +20,7 @@ import re
 
 from mmengine.logging import MMLogger
 
-from mmaction_ext.compat.known_warnings import FILECLIENT_DEPRECATIONS
+from mmaction_ext.utils.upstream_messages import FILECLIENT_DEPRECATIONS
 
 # Warnings that say nothing a user can act on; hidden on the console, kept in the file.
 CONSOLE_NOISE = FILECLIENT_DEPRECATIONS + (

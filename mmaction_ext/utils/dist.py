@@ -13,6 +13,8 @@ import os
 import torch
 import torch.distributed as dist
 
+from mmaction_ext.utils.env import env_int
+
 DEFAULT_TIMEOUT_S = 600
 
 
@@ -54,7 +56,7 @@ def init_cpu_distributed(launcher: str, timeout_s: int | None = None) -> bool:
         _env_from_mpi()
     elif launcher != 'pytorch':
         raise ValueError(f'unknown launcher {launcher!r}: use none, pytorch, slurm or mpi')
-    timeout_s = timeout_s or int(os.environ.get('MMACTION_EXT_DIST_TIMEOUT', DEFAULT_TIMEOUT_S))
+    timeout_s = timeout_s or env_int('MMACTION_EXT_DIST_TIMEOUT') or DEFAULT_TIMEOUT_S
     dist.init_process_group(backend='gloo', init_method='env://',
                             timeout=datetime.timedelta(seconds=timeout_s))
     return True

@@ -10,11 +10,11 @@ and dataset paths are left out, so a moved dataset resumes.
 """
 from __future__ import annotations
 
-import os
-
 from mmaction.registry import HOOKS
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
+
+from mmaction_ext.utils.env import env_flag
 
 from .run_identity import (
     MAX_STORED_RECORDS,
@@ -108,12 +108,14 @@ class ResumeFingerprintHook(Hook):
     """Store :func:`run_fingerprint` in each checkpoint; compare it when resuming.
 
     The length of the schedule (``max_iters``/``max_epochs``) is not compared: extending
-    a finished run is legitimate. ``MMACTION_EXT_RESUME_ALLOW_CHANGES=1`` resumes anyway.
+    a finished run is legitimate. ``allow_changes=True`` (or
+    ``MMACTION_EXT_RESUME_ALLOW_CHANGES=1``) resumes anyway.
     """
 
     priority = 'VERY_LOW'
 
-    def __init__(self) -> None:
+    def __init__(self, allow_changes: bool = False) -> None:
+        self.allow_changes = allow_changes
         self._fingerprint: dict | None = None
 
     def _current(self, runner) -> dict:
@@ -137,8 +139,9 @@ class ResumeFingerprintHook(Hook):
                    + '\n  '.join(changed) + '\nResuming would continue the old run on other '
                    'data or settings. Restore the lists/config, or start a new run '
                    '(another --work-dir) with load_from=<checkpoint> to fine-tune from its '
-                   f'weights; {ALLOW_ENV}=1 resumes anyway.')
-        if os.environ.get(ALLOW_ENV, '').strip().lower() in ('1', 'true', 'yes'):
+                   f'weights; ResumeFingerprintHook(allow_changes=True) or {ALLOW_ENV}=1 '
+                   'resumes anyway.')
+        if self.allow_changes or env_flag(ALLOW_ENV):
             runner.logger.warning(message)
             return
         raise ResumeMismatchError(message)

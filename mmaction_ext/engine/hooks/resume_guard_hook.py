@@ -6,11 +6,11 @@ week-long run without a word.
 """
 from __future__ import annotations
 
-import os
-
 from mmaction.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.runner.checkpoint import find_latest_checkpoint
+
+from mmaction_ext.utils.env import env_flag
 
 START_ENV = 'MMACTION_EXT_RESUME_OR_START'
 
@@ -25,17 +25,21 @@ class ResumeGuardHook(Hook):
 
     Runs after ``SafeCheckpointHook`` has repaired ``last_checkpoint`` (lowest priority).
     Job scripts that always pass ``--resume`` (preemptible queues) set
-    ``MMACTION_EXT_RESUME_OR_START=1`` to start fresh when there is nothing yet.
+    ``resume_or_start=True`` (or ``MMACTION_EXT_RESUME_OR_START=1``) to start fresh when
+    there is nothing yet.
     """
 
     priority = 'LOWEST'
+
+    def __init__(self, resume_or_start: bool = False) -> None:
+        self.resume_or_start = resume_or_start
 
     def before_run(self, runner) -> None:
         if not getattr(runner, '_resume', False) or runner._load_from is not None:
             return
         if getattr(runner, '_has_loaded', False) or find_latest_checkpoint(runner.work_dir):
             return
-        if os.environ.get(START_ENV, '').strip().lower() in ('1', 'true', 'yes'):
+        if self.resume_or_start or env_flag(START_ENV):
             runner.logger.warning(f'--resume: nothing to resume in {runner.work_dir}; '
                                   f'starting a new run ({START_ENV} is set)')
             return

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import inspect
-import os
 
 from mmengine.logging import MMLogger
 from mmengine.registry import RUNNERS  # MMEngine-style tools look runners up here only
 from mmengine.runner import Runner
 
 from mmaction_ext.utils.console import quiet_console
+from mmaction_ext.utils.env import env_flag
 
 from ..hooks.console_progress_hook import ConsoleProgressHook
 
@@ -40,7 +40,7 @@ def build_runner(cfg, verbose: bool = False):
     dump show). Either way a :class:`~mmaction_ext.engine.ConsoleProgressHook` reports
     progress, results and where the files are.
     """
-    verbose = verbose or os.environ.get('MMACTION_EXT_VERBOSE') == '1'
+    verbose = verbose or env_flag('MMACTION_EXT_VERBOSE')
     runner_cls = _runner_class(cfg)
     if runner_cls is not None and issubclass(runner_cls, Runner):
         if not verbose:
