@@ -19,6 +19,7 @@ import mmaction_ext  # noqa: F401  first: the plugin, its compat fixes and warni
 # isort: on
 from mmengine.config import Config, DictAction
 
+from mmaction_ext.checkpoint.hf_videomae import apply_hf_architecture
 from mmaction_ext.datasets.worker_marks import explain_worker_crash
 from mmaction_ext.engine.runner.quiet_runner import build_runner
 from mmaction_ext.utils.cfg_options import check_cfg_options
@@ -80,9 +81,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
-    # interop (issue #22): a Hugging Face folder brings its architecture (config.json)
-    from mmaction_ext.checkpoint.hf_videomae import apply_hf_architecture
-    apply_hf_architecture(cfg.model, args.checkpoint)
+    if 'model' in cfg:  # a Hugging Face folder brings its architecture (config.json)
+        apply_hf_architecture(cfg.model, args.checkpoint)
     add_trust_hooks(cfg, args)
     return cfg
 
