@@ -2,7 +2,7 @@
 #
 # CHECKPOINT: `load_from` below points at AMD's `vit_s_k400_ft.pth` (original format;
 # ViTRecognizer3D converts its keys). Elsewhere: --cfg-options load_from=/path/to/it.pth
-# DATA: data/kth/<action>/*.avi + data/kth/00sequences.txt (see README, KTH section);
+# DATA: data/kth/<action>/*.avi + data/kth/00sequences.txt (see docs/kth.md);
 # other places: --cfg-options {train,val,test}_dataloader.dataset.data_prefix.video=DIR
 # and ...dataset.sequences_file=FILE.
 # PROTOCOL: official person split, sub-sequences, best checkpoint on validation persons

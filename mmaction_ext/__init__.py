@@ -5,7 +5,7 @@ enable it with ``custom_imports = dict(imports=['mmaction_ext'])``.
 
 Beyond registering, importing it makes exactly the global changes in ``GLOBAL_CHANGES``
 (each repairs an upstream defect and is a no-op where upstream works; see
-``mmaction_ext/compat/`` and the README's list).
+``mmaction_ext/compat/`` and docs/installation.md's list).
 """
 # isort: off
 from . import compat

@@ -69,7 +69,8 @@ def test_get_flops(config, monkeypatch, capsys):
 
 def _one_copy_options(config: str) -> list:
     """browse_dataset.py shows one sample per item: with repeated augmentation (a list of
-    copies per item) the README's remedy is ``--cfg-options ...pipeline.N.num_repeats=1``."""
+    copies per item) docs/installation.md's remedy is
+    ``--cfg-options ...pipeline.N.num_repeats=1``."""
     from mmengine.config import Config
     pipeline = Config.fromfile(os.path.join(REPO, config)).train_dataloader.dataset.pipeline
     index = [i for i, t in enumerate(pipeline) if t['type'] == 'RepeatAugment']

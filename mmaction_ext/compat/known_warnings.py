@@ -6,7 +6,7 @@
   worker of every loader repeats them. The filter goes on the process's default
   ``MMLogger`` (the one a worker's ``print_log(logger='current')`` reaches), so the
   workers drop them; a trainer's own logger still writes them to its log file.
-- ``mmcv-lite`` (pinned: recognition needs no compiled ops, see the README) warns at
+- ``mmcv-lite`` (pinned: recognition needs no compiled ops, see docs/installation.md) warns at
   import that ``MultiScaleDeformableAttention`` is unavailable.
 - setuptools (pinned ``<82`` because MMEngine needs ``pkg_resources``) warns at MMEngine's
   import that ``pkg_resources`` is deprecated. The tools import ``mmaction_ext`` before
