@@ -55,6 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='onnxruntime: CHECKPOINT is an .onnx file from '
                         'tools/export_onnx.py (CPU)')
     parser.add_argument('--threads', type=int, help='onnxruntime threads (default: all cores)')
+    parser.add_argument('--pipeline', choices=('test', 'val'), default='test',
+                        help="the config's pipeline that defines a window: val for configs "
+                        'whose test view has several clips or crops (configs/havid_alternating.py)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     parser.add_argument('--allow-partial-checkpoint', action='store_true',
                         help='run even if some weights are not in the checkpoint (fresh '
@@ -110,12 +113,14 @@ def main(argv: list[str] | None = None) -> int:
                                      batch_size=args.batch_size, stride=args.stride,
                                      amp=args.amp, features=args.features,
                                      allow_partial=args.allow_partial_checkpoint,
-                                     backend=args.backend, threads=args.threads)
+                                     backend=args.backend, threads=args.threads,
+                                     pipeline=args.pipeline)
     except (ValueError, FileNotFoundError, CheckpointLoadError) as err:
         raise SystemExit(f'error: {type(err).__name__}: {err}') from err
     options = dict(config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint),
                    stride=inferencer.stride, window_span=inferencer.pipeline.span,
-                   smooth=args.smooth, amp=args.amp, features=args.features)
+                   smooth=args.smooth, amp=args.amp, features=args.features,
+                   pipeline=args.pipeline)
     failed, done, skipped = [], 0, 0
     for video, where in videos:
         out_dir = osp.join(args.out_dir, osp.splitext(osp.basename(video))[0])

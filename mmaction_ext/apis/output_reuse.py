@@ -18,7 +18,7 @@ import os
 from typing import Any
 
 # Options that change the outputs; batch size, device and progress bars do not.
-RESULT_OPTIONS = ('stride', 'smooth', 'amp', 'features')
+RESULT_OPTIONS = ('stride', 'smooth', 'amp', 'features', 'pipeline')
 
 
 def file_identity(path: str) -> dict[str, Any]:

@@ -36,6 +36,14 @@ def _type_name(step: dict) -> str:
     return t if isinstance(t, str) else t.__name__
 
 
+def _is_sampler(name: str) -> bool:
+    """``SampleFrames`` or a registered subclass of it (e.g. ``SpreadSampleFrames``)."""
+    from mmaction.datasets.transforms import SampleFrames
+    from mmaction.registry import TRANSFORMS
+    cls = TRANSFORMS.get(name)
+    return isinstance(cls, type) and issubclass(cls, SampleFrames)
+
+
 class WindowPipeline:
     """A config's test pipeline split into window sampling, per-frame and per-window steps.
 
@@ -53,8 +61,9 @@ class WindowPipeline:
                 f'test_pipeline {names}: sliding windows need a video decode step '
                 f'(one of {sorted(_DECODERS)}) followed by {_PACKING}')
         d, f = decode[0], names.index(_PACKING)
-        sampler = [s for s in steps[:d] if _type_name(s) == 'SampleFrames']
-        unknown = [n for n in names[:d] if n not in _OPENERS and n != 'SampleFrames']
+        samplers = {n for n in names[:d] if _is_sampler(n)}
+        sampler = [s for s in steps[:d] if _type_name(s) in samplers]
+        unknown = [n for n in names[:d] if n not in _OPENERS and n not in samplers]
         if len(sampler) != 1 or unknown:
             raise ValueError(
                 f'test_pipeline {names}: before {names[d]} sliding windows expect file '
@@ -63,14 +72,17 @@ class WindowPipeline:
         sample_cfg = dict(sampler[0], test_mode=True)
         if sample_cfg.get('num_clips', 1) != 1 or sample_cfg.get('twice_sample'):
             raise ValueError(
-                f'test_pipeline SampleFrames({sample_cfg}): a multi-clip test view has no '
-                'single window position; use num_clips=1 for sliding-window inference')
+                f'test_pipeline {_type_name(sample_cfg)}({sample_cfg}): a multi-clip test '
+                'view has no single window position; use a pipeline with num_clips=1 '
+                "(tools/infer_video.py --pipeline val takes the config's val_pipeline)")
         if sample_cfg.get('target_fps'):
             raise ValueError('SampleFrames(target_fps=...) is not supported by sliding windows')
         self.sampler = TRANSFORMS.build(sample_cfg)
         self.clip_len = int(self.sampler.clip_len)
         self.frame_interval = int(self.sampler.frame_interval)
-        self.span = (self.clip_len - 1) * self.frame_interval + 1
+        # frames one window covers: SampleFrames' reach, or a subclass's own window_span
+        self.span = int(getattr(self.sampler, 'window_span',
+                                (self.clip_len - 1) * self.frame_interval + 1))
         frame_steps = steps[d + 1:f]
         if names[d] == 'FastVideoDecode':  # decode + Resize in one: keep its Resize part
             fast = steps[d]
@@ -178,6 +190,9 @@ class VideoInferencer:
 
     Args:
         config: config file or ``Config`` (its ``test_pipeline`` defines a window).
+        pipeline: ``'test'`` or ``'val'``: which of the config's pipelines defines a
+            window (a multi-view test pipeline, e.g. 5 clips x 3 crops, has no single
+            window: its one-view ``val_pipeline`` does).
         checkpoint: checkpoint file or URI (``None``: the model's initial weights). It
             loads the project's one way (:func:`~mmaction_ext.checkpoint.loading.
             load_checkpoint_into`): checked, converted once, and refused unless every
@@ -200,7 +215,7 @@ class VideoInferencer:
                  device: str = 'cpu', batch_size: int = 8, stride: int | None = None,
                  amp: bool = False, features: bool = False, chunk: int = 64,
                  allow_partial: bool = False, backend: str = 'pytorch',
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, pipeline: str = 'test') -> None:
         from mmaction.apis import init_recognizer
 
         import mmaction_ext  # noqa: F401  registers the project's components
@@ -228,7 +243,9 @@ class VideoInferencer:
             meta = (ckpt.get('meta') if isinstance(ckpt, dict) else None) or {}
             self.model.to(device)
         self.device = device
-        self.pipeline = WindowPipeline(cfg.test_pipeline)
+        if pipeline not in ('test', 'val'):
+            raise ValueError(f"pipeline {pipeline!r}: use 'test' or 'val'")
+        self.pipeline = WindowPipeline(cfg[f'{pipeline}_pipeline'])
         self.stride = int(stride) if stride else max(1, self.pipeline.span // 2)
         if self.stride < 1:
             raise ValueError(f'stride must be >= 1 frame, got {stride}')

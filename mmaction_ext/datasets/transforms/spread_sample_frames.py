@@ -37,6 +37,11 @@ class SpreadSampleFrames(SampleFrames):
         super().__init__(clip_len, frame_interval=frame_interval, num_clips=num_clips,
                          test_mode=test_mode)
 
+    @property
+    def window_span(self) -> int:
+        """Frames one clip covers (``clip_len * frame_interval``; stock: one fewer + 1)."""
+        return self.clip_len * self.frame_interval
+
     def _spread(self, total: int, centred: bool) -> np.ndarray:
         span = self.clip_len * self.frame_interval
         if total <= span:
