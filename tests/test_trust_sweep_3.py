@@ -427,21 +427,18 @@ def _result(scores, gt, **extra):
     return dict(pred_score=np.array(scores, dtype=np.float32), gt_label=np.array([gt]), **extra)
 
 
-@pytest.mark.xfail(strict=True, reason='needs seam-lists (evaluation/error_analysis.py)')
 def test_analysis_refuses_a_dump_mixing_class_counts(tmp_path):
     from mmaction_ext.evaluation.error_analysis import analyze
     with pytest.raises(ValueError, match='4 .*5'):
         analyze([_result([.9, .1, 0, 0], 0), _result([.1, .9, 0, 0, 0], 1)], str(tmp_path))
 
 
-@pytest.mark.xfail(strict=True, reason='needs seam-lists (evaluation/error_analysis.py)')
 def test_analysis_names_a_label_beyond_the_scores(tmp_path):
     from mmaction_ext.evaluation.error_analysis import analyze
     with pytest.raises(ValueError, match='label 7'):
         analyze([_result([.9, .1, 0, 0], 0), _result([.1, .9, 0, 0], 7)], str(tmp_path))
 
 
-@pytest.mark.xfail(strict=True, reason='needs seam-lists (evaluation/error_analysis.py)')
 def test_analysis_refuses_a_dump_scoring_a_sample_twice(tmp_path):
     from mmaction_ext.evaluation.error_analysis import analyze
     with pytest.raises(ValueError, match='sample_idx 0'):
@@ -449,7 +446,6 @@ def test_analysis_refuses_a_dump_scoring_a_sample_twice(tmp_path):
                  _result([.1, .9], 0, sample_idx=1)], str(tmp_path))
 
 
-@pytest.mark.xfail(strict=True, reason='needs seam-lists (evaluation/error_analysis.py)')
 def test_analysis_refuses_a_config_whose_labels_disagree_with_the_dump(tmp_path):
     from mmaction_ext.evaluation.error_analysis import analyze
     with pytest.raises(ValueError, match='b.avi'):

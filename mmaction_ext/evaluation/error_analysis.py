@@ -60,6 +60,8 @@ def predictions_frame(results: Sequence[dict], infos: Sequence[dict] | None = No
         raise AnalysisInputError(f'the dump has {len(results)} samples but the dataset has '
                          f'{len(infos)}: pass the config the predictions were made with')
     rows = []
+    first_of: dict[Any, tuple[int, int]] = {}  # per hand: (dump position, class count)
+    seen_idx: dict[int, int] = {}
     for index, result in enumerate(results):
         if 'pred_score' not in result or 'gt_label' not in result:
             raise AnalysisInputError(f'sample {index} of the dump has no pred_score/gt_label; '
@@ -67,6 +69,8 @@ def predictions_frame(results: Sequence[dict], infos: Sequence[dict] | None = No
         scores = _array(result['pred_score']).astype(float).reshape(-1)
         order = np.argsort(-scores, kind='stable')[:topk]
         gt = int(_array(result['gt_label']).reshape(-1)[0])
+        _check_sample(index, result, scores.size, gt, first_of, seen_idx,
+                      infos[index] if infos is not None else None)
         row = {'index': index, 'gt': gt, 'pred': int(order[0]), 'correct': gt == order[0],
                'score': float(scores[order[0]]), f'top{topk}': tuple(int(i) for i in order),
                f'top{topk}_scores': tuple(round(float(scores[i]), 4) for i in order),
@@ -78,6 +82,38 @@ def predictions_frame(results: Sequence[dict], infos: Sequence[dict] | None = No
                 row[key] = _scalar(value)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _check_sample(index: int, result: dict, num_scores: int, gt: int,
+                  first_of: dict, seen_idx: dict, info: dict | None) -> None:
+    """Refuse a dump that does not describe one test run: mixed class counts (per hand),
+    a label beyond the scores, a sample scored twice, labels that disagree with the
+    dataset the config builds."""
+    hand = result.get('hand')
+    where, count = first_of.setdefault(hand, (index, num_scores))
+    side = f' of hand {hand}' if hand is not None else ''
+    if count != num_scores:
+        raise AnalysisInputError(
+            f'sample {where}{side} has {count} class scores but sample {index} has '
+            f'{num_scores}: the dump mixes models or runs; analyse one tools/test.py --dump')
+    if not 0 <= gt < num_scores:
+        raise AnalysisInputError(
+            f'sample {index}{side}: label {gt} but only {num_scores} class scores; the '
+            'dump does not come from one model on this label set')
+    if 'sample_idx' in result:
+        idx = int(_array(result['sample_idx']).reshape(-1)[0])
+        if idx in seen_idx:
+            raise AnalysisInputError(
+                f'sample_idx {idx} is scored twice (dump positions {seen_idx[idx]} and '
+                f'{index}): were two dumps joined? analyse one tools/test.py --dump')
+        seen_idx[idx] = index
+    if info is not None and 'label' in info and not isinstance(info['label'], dict):
+        label = int(_array(info['label']).reshape(-1)[0])
+        if label != gt:
+            name = info.get('filename', f'sample {index}')
+            raise AnalysisInputError(
+                f'{name}: label {label} in the dataset of --config but {gt} in the dump '
+                f'(position {index}): pass the config the predictions were made with')
 
 
 def aggregate(frame: pd.DataFrame, key: str, topk: int = 3) -> pd.DataFrame:
