@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 import pytest
+from dataset_helpers import havid, havid_root, kth_list
 from mmengine.registry import init_default_scope
 
 from mmaction_ext.datasets import KTHDataset
@@ -19,81 +20,55 @@ from mmaction_ext.datasets.kth.kth_meta import KTHFormatError
 from mmaction_ext.datasets.unreadable_clips import UnreadableClipError
 from mmaction_ext.synthetic import render_clip, write_video
 
-NUM_CLASSES = {'lh': 3, 'rh': 3}
-
-
-def _touch(path: str) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    open(path, 'w').close()
-
-
-def _havid_root(root: str, lh_text: str | None = None) -> str:
-    """A ``dual_hand`` tree with placeholder videos; ``lh_text`` replaces the lh list."""
-    for hand in ('lh', 'rh'):
-        for i in range(3):
-            _touch(os.path.join(root, f'{hand}_v0', 'videos', f'c{i}.avi'))
-        text = ''.join(f'c{i}.avi {i}\n' for i in range(3))
-        if hand == 'lh' and lh_text is not None:
-            text = lh_text
-        with open(os.path.join(root, f'{hand}_v0', 'train_list_video.txt'), 'w') as f:
-            f.write(text)
-    return os.path.join(root, 'lh_v0', 'train_list_video.txt')
-
-
-def _havid(root: str, **kwargs) -> HAViDDataset:
-    kwargs.setdefault('num_classes', NUM_CLASSES)
-    return HAViDDataset(root, 'train', pipeline=[], **kwargs)
-
-
 # ---------------------------------------------------------------- list files: HA-ViD
 
 def test_havid_empty_list_is_an_error(tmp_path):
-    lh_list = _havid_root(str(tmp_path), lh_text='\n  \n')
+    lh_list = havid_root(str(tmp_path), lh_text='\n  \n')
     with pytest.raises(HAViDListError, match=re.escape(f'{lh_list}: no clips')):
-        _havid(str(tmp_path))
+        havid(str(tmp_path))
 
 
 @pytest.mark.parametrize('line', ['c1.avi one', 'c1.avi 1 2', 'c1.avi 1.0'])
 def test_havid_malformed_line_names_file_and_line(tmp_path, line):
-    lh_list = _havid_root(str(tmp_path), lh_text=f'c0.avi 0\n{line}\n')
+    lh_list = havid_root(str(tmp_path), lh_text=f'c0.avi 0\n{line}\n')
     with pytest.raises(HAViDListError, match=re.escape(f'{lh_list}:2: expected '
                                                        '"<relative/path> <label>"')):
-        _havid(str(tmp_path))
+        havid(str(tmp_path))
 
 
 def test_havid_label_outside_the_label_map(tmp_path):
     """Without ``num_classes`` the label map's length is the head size labels must fit."""
-    lh_list = _havid_root(str(tmp_path), lh_text='c0.avi 0\nc1.avi 2\n')
+    lh_list = havid_root(str(tmp_path), lh_text='c0.avi 0\nc1.avi 2\n')
     label_map = tmp_path / 'lh_classes.txt'
     label_map.write_text('grasp\nscrew\n')
     with pytest.raises(HAViDListError, match=re.escape(f'{lh_list}:2: label 2 outside [0, 2)')):
-        _havid(str(tmp_path), num_classes=None, hands=['lh'], label_map=dict(lh=str(label_map)))
+        havid(str(tmp_path), num_classes=None, hands=['lh'], label_map=dict(lh=str(label_map)))
 
 
 def test_havid_class_count_differs_from_label_map(tmp_path):
-    _havid_root(str(tmp_path))
+    havid_root(str(tmp_path))
     label_map = tmp_path / 'lh_classes.txt'
     label_map.write_text('grasp\nscrew\nhold\nplace\n')
     with pytest.raises(HAViDListError,
                        match=re.escape(f"{label_map}: 4 names but num_classes['lh'] = 3")):
-        _havid(str(tmp_path), label_map=dict(lh=str(label_map)))
+        havid(str(tmp_path), label_map=dict(lh=str(label_map)))
 
 
 @pytest.mark.parametrize('test_mode', [False, True])
 def test_havid_duplicate_entry_names_both_lines(tmp_path, test_mode):
-    lh_list = _havid_root(str(tmp_path), lh_text='c0.avi 0\nc1.avi 1\n\nc0.avi 0\n')
+    lh_list = havid_root(str(tmp_path), lh_text='c0.avi 0\nc1.avi 1\n\nc0.avi 0\n')
     with pytest.raises(HAViDListError,
                        match=re.escape(f'{lh_list}:4: c0.avi is already listed on line 1')):
-        _havid(str(tmp_path), test_mode=test_mode)
+        havid(str(tmp_path), test_mode=test_mode)
 
 
 def test_havid_same_list_for_both_hands(tmp_path):
-    lh_list = _havid_root(str(tmp_path))
+    lh_list = havid_root(str(tmp_path))
     shared = str(tmp_path / 'lists' / 'train.txt')
     os.makedirs(os.path.dirname(shared))
     os.symlink(lh_list, shared)  # the same file under two names is still the same list
     with pytest.raises(HAViDListError, match='both hands read the same clip list') as err:
-        _havid(str(tmp_path), ann_files=dict(lh=lh_list, rh=shared))
+        havid(str(tmp_path), ann_files=dict(lh=lh_list, rh=shared))
     assert lh_list in str(err.value) and shared in str(err.value)
 
 
@@ -102,36 +77,26 @@ def test_havid_same_list_for_both_hands(tmp_path):
     ('video_dirs', 'video folder', 'rh_v0/videos'),
 ])
 def test_havid_hand_pointed_at_the_other_hands_files(tmp_path, key, what, relpath):
-    _havid_root(str(tmp_path))
+    havid_root(str(tmp_path))
     wrong = str(tmp_path / relpath)
     message = f'lh {what} {wrong} names the other hand (rh)'
     with pytest.raises(HAViDListError, match=re.escape(message)):
-        _havid(str(tmp_path), hands=['lh'], **{key: dict(lh=wrong)})
+        havid(str(tmp_path), hands=['lh'], **{key: dict(lh=wrong)})
 
 
 def test_havid_other_hand_higher_up_the_path_is_fine(tmp_path):
     """Only the innermost folder naming a hand counts (``/data/rh_project/lh_v0`` is lh)."""
     root = str(tmp_path / 'rh_project')
-    _havid_root(root)
-    assert _havid(root).metainfo['hand_counts'] == {'lh': 3, 'rh': 3}
+    havid_root(root)
+    assert havid(root).metainfo['hand_counts'] == {'lh': 3, 'rh': 3}
 
 
 # ------------------------------------------------------------------- list files: KTH
 
-def _kth_list(tmp_path, text: str, **kwargs) -> KTHDataset:
-    video_root = str(tmp_path / 'videos')
-    for person in (1, 2):
-        _touch(os.path.join(video_root, 'boxing', f'person{person:02d}_boxing_d1_uncomp.avi'))
-    ann = tmp_path / 'list.txt'
-    ann.write_text(text)
-    return KTHDataset(pipeline=[], ann_file=str(ann), data_prefix=dict(video=video_root),
-                      **kwargs)
-
-
 def test_kth_empty_list_is_an_error(tmp_path):
     with pytest.raises(KTHFormatError, match=re.escape(f'{tmp_path / "list.txt"}: the list '
                                                        'file is empty')):
-        _kth_list(tmp_path, '\n\n')
+        kth_list(tmp_path, '\n\n')
 
 
 @pytest.mark.parametrize('line', [
@@ -141,7 +106,7 @@ def test_kth_empty_list_is_an_error(tmp_path):
 ])
 def test_kth_malformed_line_names_file_and_line(tmp_path, line):
     with pytest.raises(KTHFormatError, match=re.escape(f'{tmp_path / "list.txt"}:2: expected')):
-        _kth_list(tmp_path, f'boxing/person01_boxing_d1_uncomp.avi 0\n{line}\n')
+        kth_list(tmp_path, f'boxing/person01_boxing_d1_uncomp.avi 0\n{line}\n')
 
 
 @pytest.mark.parametrize('label', ['6', '-1'])
@@ -149,7 +114,7 @@ def test_kth_label_outside_the_six_classes(tmp_path, label):
     """KTH labels follow from the action folder, so any other label is refused."""
     with pytest.raises(KTHFormatError, match=re.escape(
             f'{tmp_path / "list.txt"}:1: label {label} does not match action')):
-        _kth_list(tmp_path, f'boxing/person01_boxing_d1_uncomp.avi {label}\n')
+        kth_list(tmp_path, f'boxing/person01_boxing_d1_uncomp.avi {label}\n')
 
 
 @pytest.mark.parametrize('test_mode', [False, True])
@@ -160,16 +125,16 @@ def test_kth_duplicate_entry_names_both_lines(tmp_path, test_mode):
             'boxing/person01_boxing_d1_uncomp.avi 0 1 20\n')
     with pytest.raises(KTHFormatError, match=re.escape(f'{tmp_path / "list.txt"}:4: ') +
                        '.*repeats line 1'):
-        _kth_list(tmp_path, text, test_mode=test_mode, persons='1-2')
-    assert len(_kth_list(tmp_path, ''.join(text.splitlines(True)[:3]), persons='1-2')) == 3
+        kth_list(tmp_path, text, test_mode=test_mode, persons='1-2')
+    assert len(kth_list(tmp_path, ''.join(text.splitlines(True)[:3]), persons='1-2')) == 3
 
 
 def test_kth_listed_video_missing(tmp_path):
     text = 'boxing/person01_boxing_d1_uncomp.avi 0\nboxing/person03_boxing_d1_uncomp.avi 0\n'
     with pytest.raises(FileNotFoundError, match=re.escape(
             f'{tmp_path / "list.txt"}:2: video not found: ') + '.*person03_boxing_d1'):
-        _kth_list(tmp_path, text, persons='1-3')
-    assert len(_kth_list(tmp_path, text, persons='1-3', check_files=False)) == 2
+        kth_list(tmp_path, text, persons='1-3')
+    assert len(kth_list(tmp_path, text, persons='1-3', check_files=False)) == 2
 
 
 # ------------------------------------------------------------------------------ videos

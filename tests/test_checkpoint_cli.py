@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from test_remote_checkpoint import Payload, serve
+from checkpoint_helpers import Payload, serve
 from test_trust_cli import REPO, run_test, setup  # noqa: F401  (setup is a fixture)
 
 from mmaction_ext.synthetic import write_video

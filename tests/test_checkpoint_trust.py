@@ -7,9 +7,8 @@ import os
 
 import pytest
 import torch
+from checkpoint_helpers import Payload, mmengine_like_checkpoint, serve
 from mmengine.runner.checkpoint import _load_checkpoint
-from test_remote_checkpoint import Payload, serve
-from test_safe_load import mmengine_like_checkpoint
 
 from mmaction_ext.checkpoint import CheckpointIntegrityError, UnsafeCheckpointError
 from mmaction_ext.checkpoint.trust import TRUST_ENV, glob_match, is_trusted

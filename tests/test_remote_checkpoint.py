@@ -5,21 +5,17 @@ unpickled, and a benign MMEngine-style checkpoint.
 """
 from __future__ import annotations
 
-import contextlib
-import functools
 import logging
 import os
 import sys
-import threading
 import types
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import torch
+from checkpoint_helpers import mmengine_like_checkpoint, serve
 from mmengine.logging import MMLogger
 from mmengine.runner import checkpoint as mm_ckpt
 from mmengine.runner.checkpoint import CheckpointLoader, _load_checkpoint
-from test_safe_load import mmengine_like_checkpoint
 
 from mmaction_ext.checkpoint import (
     CheckpointLoadError,
@@ -30,41 +26,6 @@ from mmaction_ext.checkpoint import (
     safe_torch_load,
 )
 from mmaction_ext.checkpoint.safe_load import TRUST_ENV
-
-
-class Payload:
-    """Unpickles as ``open(marker, 'w')`` (global ``io.open``): code run by loading."""
-
-    def __init__(self, marker: str):
-        self.marker = marker
-
-    def __reduce__(self):
-        return open, (self.marker, 'w')
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def serve(tmp_path):
-    """A local http.server with evil.pth and good.pth: (base URL, folder, marker path)."""
-    served = tmp_path / 'served'
-    served.mkdir()
-    marker = tmp_path / 'PAYLOAD_RAN'
-    torch.save({'state_dict': {'w': torch.ones(2)}, 'x': Payload(str(marker))},
-               served / 'evil.pth')
-    mmengine_like_checkpoint(served / 'good.pth')
-    httpd = ThreadingHTTPServer(('127.0.0.1', 0),
-                                functools.partial(_Quiet, directory=str(served)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f'http://127.0.0.1:{httpd.server_address[1]}', served, marker
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 import torch
+from checkpoint_helpers import mmengine_like_checkpoint
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import _load_checkpoint
 
@@ -18,18 +19,6 @@ class Marker:
 
     def __init__(self, value=1):
         self.value = value
-
-
-def mmengine_like_checkpoint(path) -> dict:
-    """What MMEngine's Runner.save_checkpoint stores: HistoryBuffers, numpy scalars."""
-    buffer = HistoryBuffer()
-    buffer.update(np.float64(0.5))
-    ckpt = {'meta': {'seed': np.int64(3), 'epoch': 2},
-            'message_hub': {'log_scalars': {'train/loss': buffer},
-                            'runtime_info': {'arr': np.arange(3)}},
-            'state_dict': {'w': torch.arange(4.0)}}
-    torch.save(ckpt, path)
-    return ckpt
 
 
 def test_plain_torch_load_rejects_mmengine_checkpoints(tmp_path):

@@ -11,10 +11,10 @@ import sys
 
 import pytest
 import torch
+from checkpoint_helpers import serve
 from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-from test_remote_checkpoint import serve
 
 from mmaction_ext.evaluation.safe_results import load_results
 

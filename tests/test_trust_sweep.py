@@ -13,12 +13,12 @@ from unittest import mock
 import mmengine
 import pytest
 import torch
+from dataset_helpers import havid, havid_root, kth_list, touch
 from mmaction.registry import DATASETS, MODELS
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.runner import load_checkpoint
-from test_bad_inputs import _havid, _havid_root, _kth_list, _touch
 
 from mmaction_ext.checkpoint import CheckpointLoadError, safe_torch_load
 from mmaction_ext.datasets.havid_dataset import HAViDDataset, HAViDListError
@@ -111,25 +111,25 @@ def test_unknown_key_in_a_component_names_it(cfg, key):
     ('ann_files', dict(left='a.txt'), "ann_files has keys ['left']; the hands are"),
 ])
 def test_havid_number_where_a_per_hand_dict_is_expected(tmp_path, option, value, message):
-    _havid_root(str(tmp_path))
+    havid_root(str(tmp_path))
     with pytest.raises(HAViDListError, match=re.escape(message)):
-        _havid(str(tmp_path), **{option: value})
+        havid(str(tmp_path), **{option: value})
 
 
 def test_havid_negative_label_without_class_count(tmp_path):
-    lh_list = _havid_root(str(tmp_path), lh_text='c0.avi 0\nc1.avi -1\n')
+    lh_list = havid_root(str(tmp_path), lh_text='c0.avi 0\nc1.avi -1\n')
     with pytest.raises(HAViDListError, match=re.escape(f'{lh_list}:2: label -1 is negative')):
-        _havid(str(tmp_path), num_classes=None)
+        havid(str(tmp_path), num_classes=None)
 
 
 def test_list_file_that_is_a_directory(tmp_path):
     with pytest.raises(ListFileNotFoundError, match='is a folder, not a file'):
         KTHDataset_from(tmp_path, ann_file=str(tmp_path))
-    _havid_root(str(tmp_path))
+    havid_root(str(tmp_path))
     folder = tmp_path / 'lh_v0' / 'adir'
     folder.mkdir()
     with pytest.raises((HAViDListError, ListFileNotFoundError), match='is a folder, not a file'):
-        _havid(str(tmp_path), ann_files=dict(lh=str(folder), rh=str(folder)),
+        havid(str(tmp_path), ann_files=dict(lh=str(folder), rh=str(folder)),
                video_dirs=dict(lh=str(tmp_path / 'lh_v0' / 'videos'),
                                rh=str(tmp_path / 'rh_v0' / 'videos')))
 
@@ -144,22 +144,22 @@ def KTHDataset_from(tmp_path, **kwargs):  # noqa: N802 - reads as the class it b
 @pytest.mark.parametrize('second', [f'./{KTH_VIDEO}', f'boxing/../{KTH_VIDEO}',
                                     f'boxing//{KTH_VIDEO[7:]}'])
 def test_kth_same_file_under_two_names_is_a_duplicate(tmp_path, second):
-    _touch(str(tmp_path / 'videos' / KTH_VIDEO))
+    touch(str(tmp_path / 'videos' / KTH_VIDEO))
     with pytest.raises(KTHFormatError, match='repeats line 1'):
-        _kth_list(tmp_path, f'{KTH_VIDEO} 0\n{second} 0\n')
+        kth_list(tmp_path, f'{KTH_VIDEO} 0\n{second} 0\n')
 
 
 def test_havid_same_file_through_a_link_is_a_duplicate(tmp_path):
-    lh_list = _havid_root(str(tmp_path), lh_text='c0.avi 0\nalias.avi 0\n')
+    lh_list = havid_root(str(tmp_path), lh_text='c0.avi 0\nalias.avi 0\n')
     os.symlink(tmp_path / 'lh_v0' / 'videos' / 'c0.avi',
                tmp_path / 'lh_v0' / 'videos' / 'alias.avi')
     with pytest.raises(HAViDListError, match=re.escape(
             f"{lh_list}:2: alias.avi is already listed on line 1 (same file as 'c0.avi'")):
-        _havid(str(tmp_path))
+        havid(str(tmp_path))
 
 
 def test_havid_warns_about_stock_decord_init(tmp_path):
-    _havid_root(str(tmp_path))
+    havid_root(str(tmp_path))
     logger = MMLogger.get_current_instance()
     records = []
     handler = logging.Handler()
