@@ -30,6 +30,7 @@ def test_torchvision_import_fails_without_fix():
     assert 'operator torchvision::nms does not exist' in result.stderr
 
 
+@pytest.mark.slow  # a subprocess or a whole run: over 5 s
 @needs_broken_torchvision
 def test_torchvision_and_timm_import_with_fix():
     result = run_python('''
@@ -50,6 +51,7 @@ def test_torchvision_and_timm_import_with_fix():
     assert 'nms-unavailable' in result.stdout
 
 
+@pytest.mark.slow  # a subprocess or a whole run: over 5 s
 def test_torchvision_fix_is_noop_when_extension_loads():
     result = run_python('''
         import mmaction_ext.compat.torchvision_ops as fix
@@ -61,6 +63,7 @@ def test_torchvision_fix_is_noop_when_extension_loads():
     assert 'applied False' in result.stdout
 
 
+@pytest.mark.slow  # a subprocess or a whole run: over 5 s
 @pytest.mark.skipif(not drn_is_missing(), reason='this mmaction2 ships localizers/drn')
 def test_mmaction_models_import_fails_without_fix():
     result = run_python('import mmaction.models')
@@ -68,6 +71,7 @@ def test_mmaction_models_import_fails_without_fix():
     assert "No module named 'mmaction.models.localizers.drn'" in result.stderr
 
 
+@pytest.mark.slow  # a subprocess or a whole run: over 5 s
 def test_mmaction_models_import_with_fix():
     result = run_python('''
         import mmaction_ext
@@ -116,6 +120,7 @@ def test_mmcv_lite_satisfies_mmaction_and_2_2_would_not():
     assert 'MMCV' in result.stderr and 'incompatible' in result.stderr
 
 
+@pytest.mark.slow  # a subprocess or a whole run: over 5 s
 def test_setuptools_keeps_pkg_resources_for_mmaction_scope_configs(tmp_path):
     """mmengine 0.10.7 resolves ``mmaction::`` through pkg_resources (gone in setuptools 82)."""
     import importlib.metadata as md
@@ -160,6 +165,7 @@ needs_cpu_torch = pytest.mark.skipif(
     __import__('torch').cuda.is_available(), reason='CUDA present: the stock path is used')
 
 
+@pytest.mark.slow  # a subprocess or a whole run: over 5 s
 @needs_cpu_torch
 def test_cpu_distributed_fixes_are_needed_and_work():
     """MMEngine's launcher needs CUDA, and DDP refuses device_ids for a CPU module; our

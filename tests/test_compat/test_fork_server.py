@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+import pytest
 from mmengine.config import Config
 from torch.utils.data import DataLoader, Dataset
 
@@ -23,6 +24,7 @@ class ParentPid(Dataset):
         return os.getppid()
 
 
+@pytest.mark.slow  # a subprocess or a whole run: over 5 s
 def test_runtime_config_selects_the_fork_server():
     cfg = Config.fromfile(os.path.join(REPO, 'configs/demo/vit-tiny_synthetic-motion.py'))
     assert cfg.env_cfg.mp_cfg.mp_start_method == 'forkserver'
@@ -58,6 +60,7 @@ def test_preload_appends_to_the_list_the_process_set():
         multiprocessing.set_forkserver_preload(before)
 
 
+@pytest.mark.slow  # a subprocess or a whole run: over 5 s
 def test_import_keeps_the_default_main_preload():
     """In a fresh interpreter, importing the plugin keeps multiprocessing's default."""
     import subprocess

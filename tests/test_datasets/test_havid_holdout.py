@@ -58,6 +58,7 @@ def test_bad_holdout_options_say_what_to_change(tiny_havid, kwargs, message):
         _part(tiny_havid, **kwargs)
 
 
+@pytest.mark.slow  # a subprocess or a whole run: over 5 s
 def test_bad_fraction_through_the_cli(tiny_havid, tmp_path):
     """tools/train.py on the model-selection config: the error names the option."""
     config = os.path.join(REPO, 'configs/havid_alternating_model-selection.py')

@@ -76,6 +76,7 @@ def test_same_files_ids_and_marker_as_checkpoint_hook(tmp_path, keep):
         assert len(files) == keep
 
 
+@pytest.mark.slow  # a subprocess or a whole run: over 5 s
 def test_resume_continues_the_kept_list(tmp_path):
     results = {}
     for hook in ('CheckpointHook', 'SafeCheckpointHook'):

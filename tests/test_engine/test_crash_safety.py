@@ -25,6 +25,7 @@ def test_plain_paths_use_the_atomic_backend(tmp_path):
     assert isinstance(get_file_backend(str(tmp_path / 'x.pth')), AtomicLocalBackend)
 
 
+@pytest.mark.slow  # a subprocess or a whole run: over 5 s
 def test_sigkill_during_write_leaves_old_or_new_file_never_half(tmp_path):
     """Kill a writer of a large file at several moments; the target always loads whole."""
     target = tmp_path / 'iter_1.pth'

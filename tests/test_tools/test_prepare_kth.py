@@ -33,6 +33,7 @@ def tree(tmp_path_factory) -> str:
     return root
 
 
+@pytest.mark.slow  # a subprocess or a whole run: over 5 s
 def test_counts_and_official_lists(tree, tmp_path, capsys):
     out = tmp_path / 'lists'
     report = tmp_path / 'report.json'
