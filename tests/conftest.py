@@ -9,7 +9,7 @@ import pytest
 import mmaction_ext  # noqa: F401
 
 # Tools started by the tests print MMEngine's full console (they check its lines); the
-# quiet console is tested with this unset (tests/test_console.py).
+# quiet console is tested with this unset (tests/test_utils/test_console.py).
 os.environ.setdefault('MMACTION_EXT_VERBOSE', '1')
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,4 +1,5 @@
-"""Runs under ``torchrun --nproc_per_node=2`` (gloo, CPU) for tests/test_sharded_training.py.
+"""Runs under ``torchrun --nproc_per_node=2`` (gloo, CPU) for
+tests/test_e2e/test_sharded_training.py.
 
 One launch, several short Runner trainings in the same two processes (imports cost more
 than the trainings): each scenario writes its checkpoints under OUT/<scenario>/ and the
