@@ -13,7 +13,7 @@ import mmaction_ext  # noqa: F401
 from mmaction_ext.apis.sliding_window import WindowPipeline
 from mmaction_ext.datasets.transforms import SpreadSampleFrames
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CFG = os.path.join(REPO, 'configs/havid_alternating.py')
 
 
