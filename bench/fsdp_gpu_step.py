@@ -9,7 +9,7 @@ then ``--steps`` AdamW steps; rank 0 prints peak GPU memory (``max_memory_alloca
 the largest over ranks) and clips/s (all ranks). Modes: ``ddp`` = DeviceAwareDDP with
 bf16 autocast (what ``--amp`` gives), ``sharded`` = ShardedDataParallel (bf16 compute),
 ``offload`` = sharded with ``cpu_offload=True``. Written for the issue's GPU check; no GPU
-was lent when it was written, so only ``--dry-run`` has run (tests/test_sharded_training.py
+was lent when it was written, so only ``--dry-run`` has run (tests/test_e2e/test_sharded_training.py
 does not run it; run it by hand).
 """
 from __future__ import annotations

@@ -16,7 +16,7 @@ and linear, q/k/v, attention output, fc1 output and GELU output, ``8 s h + 2 s r
 values; with ``with_cp`` a block keeps its fp32 input and bf16 attention output, the last
 block is not checkpointed, and backward recomputes one block at a time. ``--measure``
 checks these per-block figures against torch's ``MemTracker`` on real 2- and 3-block
-models of each width (minutes on a CPU); tests/test_fsdp_memory_table.py does the same
+models of each width (minutes on a CPU); tests/test_tools/test_fsdp_memory_table.py does the same
 for a small width.
 """
 from __future__ import annotations
