@@ -2,7 +2,8 @@
 # the authors' recipe. Their flip (p=0.5) mirrors the frame, so the left hand appears on
 # the right side while keeping its left-hand label; this variant keeps every hand on its
 # own side. Numbers from it are not the authors' recipe: say so when reporting.
-# (The training pipeline below is the base one without Flip; tests/test_configs/test_recipe.py checks.)
+# (The training pipeline below is the base one without Flip;
+# tests/test_configs/test_recipe.py checks.)
 _base_ = './havid_alternating.py'
 
 img_size = 224
